@@ -1,0 +1,21 @@
+/* mc-limits.h — every size that input controls, in one place.
+ *
+ * A value past one of these is an error naming the record (MC_E_TOOBIG),
+ * never a crash or an unbounded allocation. */
+#ifndef MC_LIMITS_H
+#define MC_LIMITS_H
+
+#define MC_MAX_RECORD_BYTES    (4u << 20)   /* one record, as read (ISO 2709 allows 99,999) */
+#define MC_MAX_FIELD_BYTES     (256u << 10) /* one MARC field / subfield / DC element value */
+#define MC_MAX_FIELDS          10000        /* fields in one MARC record */
+#define MC_MAX_SUBFIELDS       2000         /* subfields in one field */
+#define MC_MAX_DC_ELEMENTS     10000        /* elements in one oai_dc record */
+#define MC_MAX_ID_BYTES        512          /* local identifier, OAI identifier */
+#define MC_MAX_SOURCE_ID       63           /* source id: [A-Za-z0-9._-]{1,63} */
+#define MC_MAX_XML_DEPTH       64           /* element nesting in any XML we read */
+#define MC_MAX_ARENA_BYTES     (64u << 20)  /* per-record arena */
+#define MC_MAX_ERRORS_REPORTED 1000         /* per import run, details beyond are counted only */
+#define MC_MAX_CONFIG_SOURCES  10000
+#define MC_MAX_LINE_BYTES      (64u << 10)  /* a text line in config or lists */
+
+#endif

@@ -1,0 +1,211 @@
+/* record.c — building and querying the in-memory record model. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc-limits.h"
+#include "mc-record.h"
+
+int mc_record_new(struct mc_record **ret)
+{
+	struct mc_record *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	rc = mc_arena_new(MC_MAX_ARENA_BYTES, &r->arena);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	r->in_offset = -1;
+	*ret = r;
+	return 0;
+}
+
+void mc_record_free(struct mc_record *r)
+{
+	if (!r)
+		return;
+	mc_arena_free(r->arena);
+	free(r);
+}
+
+void mc_record_reset(struct mc_record *r)
+{
+	struct mc_arena *a = r->arena;
+
+	mc_arena_reset(a);
+	memset(r, 0, sizeof(*r));
+	r->arena = a;
+	r->in_offset = -1;
+}
+
+static struct mc_marc *marc_of(struct mc_record *r)
+{
+	if (!r->marc) {
+		r->marc = mc_arena_zalloc(r->arena, sizeof(*r->marc));
+		if (!r->marc)
+			return NULL;
+		memset(r->marc->leader, ' ', 24);
+		r->marc->leader[24] = '\0';
+		r->format = MC_FMT_MARC21;
+	}
+	return r->marc;
+}
+
+static int field_new(struct mc_record *r, const char *tag, struct mc_field **ret)
+{
+	struct mc_marc *m = marc_of(r);
+	struct mc_field *f;
+	int rc;
+
+	if (!m)
+		return -ENOMEM;
+	if (m->nfields >= MC_MAX_FIELDS)
+		return MC_E_TOOBIG;
+	rc = mc_arena_grow(r->arena, (void **)&m->fields, &m->nfields, &m->cap, sizeof(*f));
+	if (rc)
+		return rc;
+	f = &m->fields[m->nfields++];
+	memset(f, 0, sizeof(*f));
+	memcpy(f->tag, tag, 3);
+	f->tag[3] = '\0';
+	*ret = f;
+	return 0;
+}
+
+int mc_marc_add_control(struct mc_record *r, const char *tag, const char *v, size_t len)
+{
+	struct mc_field *f;
+	int rc;
+
+	if (len > MC_MAX_FIELD_BYTES)
+		return MC_E_TOOBIG;
+	rc = field_new(r, tag, &f);
+	if (rc)
+		return rc;
+	f->value = mc_arena_strndup(r->arena, v, len);
+	if (!f->value) {
+		r->marc->nfields--;
+		return -ENOMEM;
+	}
+	f->len = len;
+	return 0;
+}
+
+int mc_marc_add_data(struct mc_record *r, const char *tag, char ind1, char ind2,
+		     struct mc_field **ret)
+{
+	struct mc_field *f;
+	int rc = field_new(r, tag, &f);
+
+	if (rc)
+		return rc;
+	f->ind1 = ind1 ? ind1 : ' ';
+	f->ind2 = ind2 ? ind2 : ' ';
+	*ret = f;
+	return 0;
+}
+
+int mc_marc_add_sub(struct mc_record *r, struct mc_field *f, char code, const char *v, size_t len)
+{
+	struct mc_subfield *s;
+	int rc;
+
+	if (len > MC_MAX_FIELD_BYTES || f->nsub >= MC_MAX_SUBFIELDS)
+		return MC_E_TOOBIG;
+	rc = mc_arena_grow(r->arena, (void **)&f->sub, &f->nsub, &f->sub_cap, sizeof(*s));
+	if (rc)
+		return rc;
+	s = &f->sub[f->nsub];
+	s->code = code;
+	s->value = mc_arena_strndup(r->arena, v, len);
+	if (!s->value)
+		return -ENOMEM;
+	s->len = len;
+	f->nsub++;
+	return 0;
+}
+
+int mc_dc_add(struct mc_record *r, const char *name, const char *v, size_t len, const char *lang)
+{
+	struct mc_dc_elem *e;
+	int rc;
+
+	if (len > MC_MAX_FIELD_BYTES)
+		return MC_E_TOOBIG;
+	if (!r->dc) {
+		r->dc = mc_arena_zalloc(r->arena, sizeof(*r->dc));
+		if (!r->dc)
+			return -ENOMEM;
+		r->format = MC_FMT_OAI_DC;
+	}
+	if (r->dc->n >= MC_MAX_DC_ELEMENTS)
+		return MC_E_TOOBIG;
+	rc = mc_arena_grow(r->arena, (void **)&r->dc->elems, &r->dc->n, &r->dc->cap, sizeof(*e));
+	if (rc)
+		return rc;
+	e = &r->dc->elems[r->dc->n];
+	e->name = mc_arena_strdup(r->arena, name);
+	e->value = mc_arena_strndup(r->arena, v, len);
+	e->lang = lang ? mc_arena_strdup(r->arena, lang) : NULL;
+	if (!e->name || !e->value || (lang && !e->lang))
+		return -ENOMEM;
+	e->len = len;
+	r->dc->n++;
+	return 0;
+}
+
+const struct mc_field *mc_marc_first(const struct mc_marc *m, const char *tag)
+{
+	size_t i;
+
+	if (!m)
+		return NULL;
+	for (i = 0; i < m->nfields; i++)
+		if (memcmp(m->fields[i].tag, tag, 3) == 0)
+			return &m->fields[i];
+	return NULL;
+}
+
+const char *mc_field_sub(const struct mc_field *f, char code)
+{
+	size_t i;
+
+	for (i = 0; f && i < f->nsub; i++)
+		if (f->sub[i].code == code)
+			return f->sub[i].value;
+	return NULL;
+}
+
+int mc_strv_add(struct mc_record *r, struct mc_strv *v, const char *s, size_t len)
+{
+	const char *p;
+	int rc;
+
+	rc = mc_arena_grow(r->arena, (void **)&v->v, &v->n, &v->cap, sizeof(*v->v));
+	if (rc)
+		return rc;
+	p = mc_arena_strndup(r->arena, s, len);
+	if (!p)
+		return -ENOMEM;
+	v->v[v->n++] = p;
+	return 0;
+}
+
+int mc_tvv_add(struct mc_record *r, struct mc_tvv *v, const char *type, const char *s, size_t len)
+{
+	struct mc_tv tv;
+	int rc;
+
+	rc = mc_arena_grow(r->arena, (void **)&v->v, &v->n, &v->cap, sizeof(*v->v));
+	if (rc)
+		return rc;
+	tv.type = mc_arena_strdup(r->arena, type);
+	tv.value = mc_arena_strndup(r->arena, s, len);
+	if (!tv.type || !tv.value)
+		return -ENOMEM;
+	v->v[v->n++] = tv;
+	return 0;
+}
