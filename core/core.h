@@ -1,0 +1,16 @@
+/* core.h — the public face of core/: include this from other modules. */
+#ifndef MC_CORE_H
+#define MC_CORE_H
+
+#include "mc-error.h"
+#include "mc-limits.h"
+#include "mc-buf.h"
+#include "mc-record.h"
+#include "mc-text.h"
+#include "mc-parse.h"
+#include "mc-extract.h"
+#include "mc-store.h"
+#include "mc-config.h"
+#include "mc-import.h"
+
+#endif

@@ -1,0 +1,128 @@
+/* mc-store.h — the LMDB store: source records, sources, a change feed.
+ *
+ * One LMDB environment under <data_dir>/store. Every put that changes a
+ * record, and every delete, appends (sequence -> record key) to the change
+ * feed; later stages (merger, indexer, OAI provider) read the feed from
+ * their own saved cursor. Values use a versioned, portable encoding
+ * (pack.c), never raw structs. The map grows by itself. See schemas/lmdb.md. */
+#ifndef MC_STORE_H
+#define MC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc-error.h"
+#include "mc-record.h"
+
+struct mc_store;
+struct mc_writer;
+struct mc_reader;
+
+enum mc_store_flags {
+	MC_STORE_CREATE = 1,   /* create the environment if missing (`mucluc init`) */
+	MC_STORE_RDONLY = 2,
+};
+
+/* Open (or create) the store in directory dir. Caller closes with
+ * mc_store_close. 0, MC_E_NOTFOUND (no store and no MC_STORE_CREATE),
+ * MC_E_VERSION, MC_E_STORE, -errno; err filled in on failure. */
+int mc_store_open(const char *dir, unsigned flags, struct mc_store **ret, struct mc_error *err);
+void mc_store_close(struct mc_store *s);
+
+/* ---- writing: one batch = one LMDB write transaction ----
+ * The writer keeps a log of its operations so that when the map is full it
+ * can abort, grow the map and replay them transparently. Only one writer
+ * exists at a time (LMDB serialises them); hold one for at most a few
+ * thousand records. */
+
+enum mc_put_outcome {
+	MC_PUT_UNCHANGED = 0,  /* identical content already stored: nothing written */
+	MC_PUT_NEW = 1,
+	MC_PUT_CHANGED = 2,
+	MC_PUT_DELETED = 3,    /* a present record became deleted */
+	MC_PUT_ABSENT = 4,     /* delete of a record never stored or already deleted */
+};
+
+/* Begin a batch. 0 or error; *ret set only on success. */
+int mc_writer_begin(struct mc_store *s, struct mc_writer **ret, struct mc_error *err);
+/* Store rec (present or deleted) under (rec->source, rec->local_id).
+ * Content equal to what is stored (metadata and status; the datestamp alone
+ * does not count) writes nothing and appends no feed entry. *outcome may be
+ * NULL. rec is only read. 0 or error (the batch must then be aborted). */
+int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome,
+		  struct mc_error *err);
+/* Mark a record deleted (keeps a tombstone with the datestamp). */
+int mc_writer_delete(struct mc_writer *w, const char *source, const char *local_id,
+		     int64_t datestamp, int *outcome, struct mc_error *err);
+/* Per-source and per-consumer state, small strings (harvest state, cursors):
+ * set/get by (scope, key). value NULL deletes. */
+int mc_writer_state_set(struct mc_writer *w, const char *scope, const char *key,
+			const char *value);
+/* Make the batch durable and free w (in all cases). On MC_E_FULL nothing of
+ * the batch is stored and the store is as before. */
+int mc_writer_commit(struct mc_writer *w, struct mc_error *err);
+/* Drop the batch and free w. NULL is a no-op. */
+void mc_writer_abort(struct mc_writer *w);
+
+/* ---- reading: a read snapshot ---- */
+
+int mc_reader_begin(struct mc_store *s, struct mc_reader **ret);
+void mc_reader_end(struct mc_reader *r);
+
+/* Load a record into rec (reset first; strings in rec->arena, so they outlive
+ * the reader). 0, MC_E_NOTFOUND, MC_E_CORRUPT, MC_E_VERSION. */
+int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
+		 struct mc_record *rec, struct mc_error *err);
+
+/* Call cb for every record of source (all sources when NULL), in key order,
+ * deleted ones included (check rec->status). rec is reused between calls.
+ * cb returns non-zero to stop; that value is returned. */
+int mc_store_each(struct mc_reader *r, const char *source,
+		  int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err);
+
+/* The change feed. Entries after seq `after`, at most max (0 = all), in order.
+ * op is MC_PUT_NEW / MC_PUT_CHANGED / MC_PUT_DELETED. Strings borrowed for
+ * the duration of the call. */
+int mc_store_feed(struct mc_reader *r, uint64_t after, uint64_t max,
+		  int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
+			    const char *local_id),
+		  void *ctx);
+/* Sequence number of the newest feed entry (0 when empty). */
+uint64_t mc_store_feed_last(struct mc_reader *r);
+
+/* State written with mc_writer_state_set; copied into buf (NUL-terminated).
+ * 0, MC_E_NOTFOUND, MC_E_TOOBIG (buf too small). */
+int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
+		       char *buf, size_t bufsz);
+
+/* Per-source counts, kept up to date by every put/delete. */
+struct mc_source_counts {
+	char source[64];
+	uint64_t present;
+	uint64_t deleted;
+	int64_t last_change;   /* time of the newest change, seconds since the epoch */
+};
+/* Call cb for every source that has records, in id order. */
+int mc_store_sources(struct mc_reader *r,
+		     int (*cb)(void *ctx, const struct mc_source_counts *c), void *ctx);
+
+/* Environment figures for `mucluc stats`. */
+struct mc_store_info {
+	uint64_t map_size;      /* bytes */
+	uint64_t used_bytes;    /* pages in use * page size */
+	uint64_t records;       /* entries in the records database */
+	uint64_t feed_entries;
+};
+int mc_store_info(struct mc_reader *r, struct mc_store_info *info);
+
+/* ---- value encoding (pack.c) ----
+ * Exposed for tests and for stages that keep their own databases. */
+
+/* Encode a record's stored form (status, datestamp, format, encoding,
+ * metadata, extracted fields) into out. 0, MC_E_TOOBIG, -ENOMEM. */
+int mc_record_pack(const struct mc_record *rec, struct mc_buf *out);
+/* Decode into rec (reset first; strings copied into rec->arena).
+ * 0, MC_E_CORRUPT, MC_E_VERSION. */
+int mc_record_unpack(const void *data, size_t len, struct mc_record *rec);
+
+#endif
