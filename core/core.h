@@ -12,5 +12,6 @@
 #include "mc-store.h"
 #include "mc-config.h"
 #include "mc-import.h"
+#include "mc-output.h"
 
 #endif

@@ -1,0 +1,39 @@
+/* cli.h — what the mucluc command's files share (private to cli/). */
+#ifndef MUCLUC_CLI_H
+#define MUCLUC_CLI_H
+
+#include <stdio.h>
+
+#include "core.h"
+
+/* Exit codes of every command. */
+enum {
+	EXIT_ALL_GOOD = 0,
+	EXIT_PARTLY = 1,   /* some records bad, a file failed, a record not found */
+	EXIT_NOTHING = 2,  /* nothing could run: usage, configuration, store */
+};
+
+struct cli {
+	const char *config_opt;  /* -c FILE, or NULL */
+};
+
+/* Load the configuration; on failure print why and return EXIT_NOTHING. */
+int cli_load_config(const struct cli *cli, struct mc_config **ret);
+/* Open the store of cfg (flags as mc_store_open); on failure print why and
+ * return EXIT_NOTHING. */
+int cli_open_store(const struct mc_config *cfg, unsigned flags, struct mc_store **ret);
+/* Print "mucluc: " and the formatted error on stderr. */
+void cli_error(const char *what, int code, const struct mc_error *e);
+/* Print "mucluc CMD: unknown option; try 'mucluc CMD --help'" and return EXIT_NOTHING. */
+int cli_usage_error(const char *cmd, const char *msg);
+/* Write out to f; 0 or -1 (stdout closed, disk full). */
+int cli_write(FILE *f, const struct mc_buf *out);
+
+int cmd_init(const struct cli *cli, int argc, char **argv);
+int cmd_import(const struct cli *cli, int argc, char **argv);
+int cmd_show(const struct cli *cli, int argc, char **argv);
+int cmd_export(const struct cli *cli, int argc, char **argv);
+int cmd_sources(const struct cli *cli, int argc, char **argv);
+int cmd_stats(const struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,473 @@
+/* import.c — a file of records into the store: parse, identify, normalise,
+ * extract, store in batches; bad records reported and quarantined. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mc-extract.h"
+#include "mc-import.h"
+#include "mc-limits.h"
+
+/* The duplicate-id set holds 64-bit hashes; it stops growing at this many
+ * slots (64 MiB, i.e. 4M distinct ids per file), past which duplicates are
+ * no longer counted (they are still handled: the later record wins). */
+#define DUP_MAX_SLOTS (1u << 23)
+
+struct imp {
+	struct mc_store *store;
+	const struct mc_source *src;
+	const char *path;
+	struct mc_import_opts o;
+	mc_import_report_cb cb;
+	void *cbctx;
+	struct mc_import_stats *st;
+	struct mc_error *err;      /* the fatal error, when there is one */
+	int fatal;                 /* its code */
+
+	struct mc_writer *w;
+	size_t inbatch;
+
+	uint64_t *dup;             /* open addressing, 0 = empty */
+	size_t dup_cap, dup_n;
+	int dup_full;
+
+	FILE *q;                   /* quarantine file, opened at the first bad record */
+	uint64_t qbytes;
+	int qdone;                 /* cap reached or the file cannot be written */
+	uint64_t reported;
+};
+
+/* ---- 005 ---- */
+
+int mc_marc005_parse(const char *s, size_t len, int64_t *ret)
+{
+	char iso[21];
+	size_t i;
+
+	if (len < 14 || (len > 14 && s[14] != '.'))
+		return MC_E_PARSE;
+	for (i = 0; i < 14; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return MC_E_PARSE;
+	/* yyyymmddhhmmss -> yyyy-mm-ddThh:mm:ssZ, checked by the OAI datestamp parser */
+	snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", s, s + 4, s + 6, s + 8, s + 10,
+		 s + 12);
+	return mc_datestamp_parse(iso, ret);
+}
+
+/* ---- reporting and quarantine ---- */
+
+static void quarantine_open(struct imp *im)
+{
+	char dir[1024], file[1024], ts[32];
+	const char *base;
+	struct tm tm;
+	time_t now = (time_t)im->o.now;
+	int n;
+
+	if (!im->o.quarantine_dir || im->qdone)
+		return;
+	im->qdone = 1; /* until the file is open */
+	base = strrchr(im->path, '/');
+	base = base ? base + 1 : im->path;
+	if (strcmp(im->path, "-") == 0 || !*base)
+		base = "stdin";
+	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+		return;
+	n = snprintf(dir, sizeof(dir), "%s/%s", im->o.quarantine_dir, im->src->id);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return;
+	if (mkdir(im->o.quarantine_dir, 0755) && errno != EEXIST)
+		return;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return;
+	n = snprintf(file, sizeof(file), "%s/%s-%s.bad", dir, ts, base);
+	if (n < 0 || (size_t)n >= sizeof(file))
+		return;
+	im->q = fopen(file, "ae");
+	if (!im->q)
+		return;
+	mc_error_field(im->st->quarantine, sizeof(im->st->quarantine), file);
+	im->qdone = 0;
+}
+
+static void quarantine_put(struct imp *im, const struct mc_error *e, const char *raw,
+			   size_t raw_len)
+{
+	char line[1024];
+	size_t need;
+
+	if (!im->q)
+		quarantine_open(im);
+	if (!im->q || im->qdone)
+		return;
+	mc_error_format(e, line, sizeof(line));
+	/* the header must stay one line whatever the message or id holds */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	need = strlen(line) + raw_len + 64;
+	if (im->qbytes + need > im->o.quarantine_max) {
+		fprintf(im->q, "# quarantine cap of %llu bytes reached: later bad records are "
+			       "only counted\n", (unsigned long long)im->o.quarantine_max);
+		im->qdone = 1;
+		return;
+	}
+	/* one header line per record, then its bytes as read */
+	if (fprintf(im->q, "# %s [%zu bytes follow]\n", line, raw ? raw_len : (size_t)0) < 0 ||
+	    (raw && raw_len && fwrite(raw, 1, raw_len, im->q) != raw_len) ||
+	    fputc('\n', im->q) == EOF) {
+		im->qdone = 1;
+		return;
+	}
+	im->qbytes += need;
+	im->st->quarantined++;
+}
+
+/* Count, report and quarantine one bad record. e may be partial: the
+ * missing where/what is filled from the record. */
+static void bad_record(struct imp *im, const struct mc_record *rec, const struct mc_error *e,
+		       const char *raw, size_t raw_len)
+{
+	struct mc_error r = *e;
+
+	im->st->bad++;
+	if (!r.file[0])
+		mc_error_field(r.file, sizeof(r.file), im->path);
+	if (!r.source[0])
+		mc_error_field(r.source, sizeof(r.source), im->src->id);
+	if (!r.record_id[0] && rec && rec->local_id)
+		mc_error_field(r.record_id, sizeof(r.record_id), rec->local_id);
+	if (r.offset < 0 && rec)
+		r.offset = rec->in_offset;
+	if (r.line <= 0 && rec)
+		r.line = rec->in_line;
+	if (!r.code)
+		r.code = MC_E_PARSE;
+	quarantine_put(im, &r, raw, raw_len);
+	if (im->cb && im->reported < MC_MAX_ERRORS_REPORTED) {
+		im->reported++;
+		im->cb(im->cbctx, &r);
+	}
+}
+
+static void bad_msg(struct imp *im, const struct mc_record *rec, int code, const char *msg,
+		    const char *raw, size_t raw_len)
+{
+	struct mc_error e;
+
+	mc_error_clear(&e);
+	mc_error_set(&e, code, "%s", msg);
+	bad_record(im, rec, &e, raw, raw_len);
+}
+
+/* ---- per record ---- */
+
+/* 1 if the id has no control characters and is valid UTF-8. */
+static int id_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return 0;
+	return mc_utf8_valid(s, n, NULL);
+}
+
+/* Set rec->local_id (OAI identifier, else 001 trimmed). 0 or an error
+ * message in *why. */
+static int set_local_id(struct mc_record *rec, const char **why)
+{
+	const struct mc_field *f;
+	const char *p;
+	size_t n;
+
+	if (rec->local_id && *rec->local_id) {
+		p = rec->local_id;
+		n = strlen(p);
+	} else {
+		f = rec->marc ? mc_marc_first(rec->marc, "001") : NULL;
+		p = f && f->value ? f->value : "";
+		n = f && f->value ? f->len : 0;
+		/* danMARC / UNIMARC-like exports carry 001 as a data field: take $a */
+		if (f && !f->value && (p = mc_field_sub(f, 'a')) != NULL)
+			n = strlen(p);
+		else if (!n)
+			p = "";
+		while (n && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (!n) {
+			*why = "no 001 and no OAI identifier";
+			return MC_E_PARSE;
+		}
+	}
+	if (n > MC_MAX_ID_BYTES) {
+		*why = "local identifier longer than 512 bytes";
+		return MC_E_TOOBIG;
+	}
+	if (!id_ok(p, n)) {
+		*why = "local identifier with control characters or invalid UTF-8";
+		return MC_E_ENCODING;
+	}
+	if (p != rec->local_id || p[n]) {
+		p = mc_arena_strndup(rec->arena, p, n);
+		if (!p) {
+			*why = "out of memory";
+			return -ENOMEM;
+		}
+		rec->local_id = p;
+	}
+	return 0;
+}
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
+/* 1 if id was already met in this input, 0 if not (and remember it). */
+static int dup_seen(struct imp *im, const char *id)
+{
+	uint64_t h = hash_id(id);
+	size_t i;
+
+	if (im->dup_full)
+		return 0;
+	if ((im->dup_n + 1) * 2 > im->dup_cap) {
+		size_t ncap = im->dup_cap ? im->dup_cap * 2 : 4096, j;
+		uint64_t *nd;
+
+		if (ncap > DUP_MAX_SLOTS || !(nd = calloc(ncap, sizeof(*nd)))) {
+			im->dup_full = 1;
+			return 0;
+		}
+		for (j = 0; j < im->dup_cap; j++) {
+			if (!im->dup[j])
+				continue;
+			for (i = im->dup[j] & (ncap - 1); nd[i]; i = (i + 1) & (ncap - 1))
+				;
+			nd[i] = im->dup[j];
+		}
+		free(im->dup);
+		im->dup = nd;
+		im->dup_cap = ncap;
+	}
+	for (i = h & (im->dup_cap - 1); im->dup[i]; i = (i + 1) & (im->dup_cap - 1))
+		if (im->dup[i] == h)
+			return 1;
+	im->dup[i] = h;
+	im->dup_n++;
+	return 0;
+}
+
+static void count_encoding(struct mc_import_stats *st, const char *enc)
+{
+	size_t i;
+
+	if (!enc)
+		return;
+	for (i = 0; i < st->nenc; i++)
+		if (strcmp(st->enc[i].name, enc) == 0)
+			goto found;
+	if (st->nenc < MC_IMPORT_ENCODINGS - 1) {
+		mc_error_field(st->enc[st->nenc].name, sizeof(st->enc[0].name), enc);
+		st->nenc++;
+	} else {
+		for (i = 0; i < st->nenc; i++)
+			if (strcmp(st->enc[i].name, "other") == 0)
+				goto found;
+		mc_error_field(st->enc[st->nenc].name, sizeof(st->enc[0].name), "other");
+		st->nenc++;
+	}
+found:
+	st->enc[i].n++;
+}
+
+static int commit_batch(struct imp *im)
+{
+	struct mc_error e;
+	int rc;
+
+	if (!im->w)
+		return 0;
+	mc_error_clear(&e);
+	rc = mc_writer_commit(im->w, &e);
+	im->w = NULL;
+	im->inbatch = 0;
+	if (rc && !im->fatal) {
+		im->fatal = rc;
+		if (im->err) {
+			*im->err = e;
+			im->err->code = rc;
+			if (!im->err->file[0])
+				mc_error_field(im->err->file, sizeof(im->err->file), im->path);
+		}
+	}
+	return rc;
+}
+
+static int store_record(struct imp *im, struct mc_record *rec, const char *raw, size_t raw_len)
+{
+	struct mc_error e;
+	int rc, outcome = 0;
+
+	mc_error_clear(&e);
+	if (!im->w) {
+		rc = mc_writer_begin(im->store, &im->w, &e);
+		if (rc)
+			goto fail;
+	}
+	rc = mc_writer_put(im->w, rec, &outcome, &e);
+	if (rc == MC_E_TOOBIG || rc == MC_E_USAGE) {
+		/* refused before anything was written (id too long for a key, value
+		 * too large): this record is bad, the batch goes on */
+		bad_record(im, rec, &e, raw, raw_len);
+		return 0;
+	}
+	if (rc) {
+		mc_writer_abort(im->w);
+		im->w = NULL;
+		im->inbatch = 0;
+		goto fail;
+	}
+	switch (outcome) {
+	case MC_PUT_NEW: im->st->added++; break;
+	case MC_PUT_CHANGED: im->st->changed++; break;
+	case MC_PUT_DELETED: im->st->deleted++; break;
+	default: im->st->unchanged++; break;
+	}
+	if (++im->inbatch >= MC_IMPORT_BATCH)
+		return commit_batch(im);
+	return 0;
+fail:
+	im->fatal = rc;
+	if (im->err) {
+		*im->err = e;
+		im->err->code = rc;
+		mc_error_field(im->err->file, sizeof(im->err->file), im->path);
+		mc_error_field(im->err->source, sizeof(im->err->source), im->src->id);
+		mc_error_field(im->err->record_id, sizeof(im->err->record_id), rec->local_id);
+		im->err->offset = rec->in_offset;
+		im->err->line = rec->in_line;
+	}
+	return rc;
+}
+
+static int on_record(void *ctx, struct mc_record *rec, const struct mc_error *bad,
+		     const char *raw, size_t raw_len)
+{
+	struct imp *im = ctx;
+	struct mc_error e;
+	const char *why = NULL;
+	int rc;
+
+	im->st->read++;
+	if (bad) {
+		bad_record(im, rec, bad, raw, raw_len);
+		return 0;
+	}
+	rc = set_local_id(rec, &why);
+	if (rc) {
+		if (rc == -ENOMEM)
+			return rc;
+		bad_msg(im, rec, rc, why, raw, raw_len);
+		return 0;
+	}
+	rec->source = im->src->id;
+	if (!rec->datestamp) {
+		const struct mc_field *f = rec->marc ? mc_marc_first(rec->marc, "005") : NULL;
+
+		if (!f || !f->value || mc_marc005_parse(f->value, f->len, &rec->datestamp))
+			rec->datestamp = im->o.now;
+	}
+	if (rec->status != MC_REC_DELETED) {
+		mc_error_clear(&e);
+		rc = mc_record_normalise(rec, im->o.encoding, &e);
+		if (!rc) {
+			count_encoding(im->st, rec->encoding);
+			rc = mc_record_extract(rec, &e);
+		}
+		if (rc) {
+			if (!e.code)
+				mc_error_set(&e, rc, "%s", mc_strerror(rc));
+			bad_record(im, rec, &e, raw, raw_len);
+			return 0;
+		}
+	}
+	if (dup_seen(im, rec->local_id))
+		im->st->duplicates++;
+	return store_record(im, rec, raw, raw_len);
+}
+
+int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *path,
+		   const struct mc_import_opts *o, mc_import_report_cb cb, void *ctx,
+		   struct mc_import_stats *st, struct mc_error *err)
+{
+	struct mc_import_stats local;
+	struct mc_parse_opts po;
+	struct mc_parse_stats ps = { 0, 0, 0 };
+	struct mc_error perr;
+	struct timespec t0, t1;
+	struct imp im;
+	int rc;
+
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	mc_error_clear(err);
+	memset(&im, 0, sizeof(im));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	im.store = s;
+	im.src = src;
+	im.path = path;
+	if (o)
+		im.o = *o;
+	if (!im.o.now)
+		im.o.now = (int64_t)time(NULL);
+	if (!im.o.quarantine_max)
+		im.o.quarantine_max = MC_QUARANTINE_MAX_BYTES;
+	im.cb = cb;
+	im.cbctx = ctx;
+	im.st = st;
+	im.err = err;
+
+	memset(&po, 0, sizeof(po));
+	po.input = im.o.input;
+	po.filename = path;
+	po.source = src->id;
+	mc_error_clear(&perr);
+	rc = mc_parse_file(path, &po, on_record, &im, &ps, &perr);
+	st->bytes = ps.bytes;
+	if (rc && !im.fatal) {
+		/* the input failed as a whole: keep what was read before the fault */
+		im.fatal = rc;
+		if (err) {
+			*err = perr;
+			err->code = rc;
+			if (!err->file[0])
+				mc_error_field(err->file, sizeof(err->file), path);
+			if (!err->source[0])
+				mc_error_field(err->source, sizeof(err->source), src->id);
+		}
+	}
+	if (im.w)
+		commit_batch(&im);
+	rc = im.fatal;
+	if (im.q)
+		fclose(im.q);
+	free(im.dup);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc;
+}

@@ -1,0 +1,95 @@
+/* mc-config.h — the catalogue's configuration file (one INI file).
+ *
+ * Found by `-c FILE`, else $MUCLUC_CONFIG, else ./mucluc.ini. Sections:
+ * [catalogue], [server], and one [source "ID"] per library. Every key is
+ * documented in schemas/config.md. Unknown sections or keys, bad values and
+ * duplicate sources are errors naming the file and line. */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stddef.h>
+
+#include "mc-error.h"
+
+/* What kind of library a source is (for the provincial report). */
+enum mc_source_type {
+	MC_SRC_PROVINCIAL = 1, /* thư viện tỉnh: provincial library */
+	MC_SRC_DISTRICT,       /* district (huyện) library */
+	MC_SRC_COMMUNE,        /* commune (xã/phường) library or reading room */
+	MC_SRC_SCHOOL,
+	MC_SRC_UNIVERSITY,
+	MC_SRC_SPECIALISED,
+	MC_SRC_ARMED_FORCES,
+	MC_SRC_COMMUNITY,
+	MC_SRC_PRIVATE,
+	MC_SRC_TYPE_COUNT
+};
+
+enum mc_visibility { MC_VIS_PUBLIC = 0, MC_VIS_RESTRICTED = 1 };
+
+/* One [source "ID"] section. Strings are owned by the mc_config. */
+struct mc_source {
+	char id[64];              /* [A-Za-z0-9._-]{1,63} */
+	const char *name;         /* required */
+	int type;                 /* enum mc_source_type; required */
+	const char *province;     /* free text, or NULL */
+	const char *url;          /* OAI-PMH base URL, or NULL (file imports only) */
+	const char *metadata_prefix; /* default "oai_dc" */
+	const char **sets;        /* OAI sets to harvest; nsets == 0: the whole repository */
+	size_t nsets, sets_cap;
+	int visibility;           /* enum mc_visibility; default public */
+	int line;                 /* line of the section header in the file */
+};
+
+struct mc_config {
+	const char *path;         /* the file as given */
+	const char *dir;          /* its directory, absolute */
+	/* [catalogue] */
+	const char *name;         /* default "mucluc" */
+	const char *data_dir;     /* absolute (relative values are resolved against dir);
+	                             default <dir>/data */
+	const char *store_dir;    /* <data_dir>/store */
+	const char *quarantine_dir; /* <data_dir>/quarantine */
+	const char *repository_identifier; /* or NULL */
+	const char *admin_email;  /* or NULL */
+	/* [server] */
+	const char *listen;       /* "host:port"; default "127.0.0.1:8080" */
+	/* [source "ID"] sections, in file order */
+	struct mc_source *sources;
+	size_t nsources;
+};
+
+/* The config file to use: opt (from -c) if not NULL, else $MUCLUC_CONFIG if
+ * set and non-empty, else "mucluc.ini". Borrowed (opt, the environment or a
+ * static string). */
+const char *mc_config_path(const char *opt);
+
+/* Read and check the configuration in path. Caller frees with
+ * mc_config_free; *ret set only on success. 0, -errno (cannot open: err
+ * names the file), MC_E_CONFIG (err->file and err->line say where, err->msg
+ * what: "unknown key 'nmae' in [source \"hcm\"]"), -ENOMEM.
+ * mc_error_format(err) gives "mucluc.ini:12: unknown key ...". */
+int mc_config_load(const char *path, struct mc_config **ret, struct mc_error *err);
+
+/* Free the configuration and every string in it. NULL is a no-op. */
+void mc_config_free(struct mc_config *c);
+
+/* Create data_dir (and its parents), store_dir and quarantine_dir when
+ * missing; existing ones are fine (`mucluc init` is idempotent). 0 or -errno
+ * with err naming the directory. */
+int mc_config_make_dirs(const struct mc_config *c, struct mc_error *err);
+
+/* The source with this id, or NULL. Borrowed until mc_config_free. */
+const struct mc_source *mc_config_source(const struct mc_config *c, const char *id);
+
+/* 1 if s is a valid source id ([A-Za-z0-9._-]{1,63}), else 0. */
+int mc_source_id_valid(const char *s);
+
+/* "provincial", "district", ... ("?" for an unknown value). Static storage. */
+const char *mc_source_type_name(int type);
+/* Parse a type name. 0 or MC_E_CONFIG. */
+int mc_source_type_parse(const char *s, int *ret);
+/* "public" / "restricted". Static storage. */
+const char *mc_visibility_name(int vis);
+
+#endif
