@@ -42,7 +42,7 @@ int mc_buf_reserve(struct mc_buf *b, size_t n)
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if (ncap > b->max + 1)
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	p = realloc(b->data, ncap);
 	if (!p)
