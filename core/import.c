@@ -1,6 +1,7 @@
 /* import.c — a file of records into the store: parse, identify, normalise,
  * extract, store in batches; bad records reported and quarantined. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@
  * no longer counted (they are still handled: the later record wins). */
 #define DUP_MAX_SLOTS (1u << 23)
 
+/* Records travel from the reading thread (parse, normalise, extract, pack)
+ * to the writing thread (LMDB puts and commits) in batches, so parsing goes
+ * on while a commit waits for the disk. A batch holds entries
+ *   u32 id length, id, u32 value length, packed value, i64 offset, i64 line
+ * for up to MC_IMPORT_BATCH records or BATCH_BYTES bytes. */
+#define BATCH_BYTES (8u << 20)
+#define NBATCH 3
+
+struct batch {
+	struct mc_buf buf;
+	size_t n;
+};
+
 struct imp {
 	struct mc_store *store;
 	const struct mc_source *src;
@@ -27,8 +41,20 @@ struct imp {
 	struct mc_error *err;      /* the fatal error, when there is one */
 	int fatal;                 /* its code */
 
-	struct mc_writer *w;
-	size_t inbatch;
+	/* pipeline: guarded by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t writer;
+	int writer_running;
+	struct batch batches[NBATCH];
+	struct batch *free_b[NBATCH];   /* batches ready to be filled */
+	size_t nfree;
+	struct batch *queued;           /* handed to the writer, not yet taken */
+	int closing;                    /* the reader is done: the writer drains and ends */
+	int wfatal;                     /* the writer's fatal error (stops the reader) */
+	struct batch *cur;              /* the reader's batch (reader thread only) */
+	struct mc_buf packed;           /* reader's scratch */
+	uint64_t w_added, w_changed, w_unchanged, w_deleted;
 
 	uint64_t *dup;             /* open addressing, 0 = empty */
 	size_t dup_cap, dup_n;
@@ -134,7 +160,6 @@ static void bad_record(struct imp *im, const struct mc_record *rec, const struct
 {
 	struct mc_error r = *e;
 
-	im->st->bad++;
 	if (!r.file[0])
 		mc_error_field(r.file, sizeof(r.file), im->path);
 	if (!r.source[0])
@@ -147,11 +172,15 @@ static void bad_record(struct imp *im, const struct mc_record *rec, const struct
 		r.line = rec->in_line;
 	if (!r.code)
 		r.code = MC_E_PARSE;
+	/* both threads report: the writer when the store refuses a record */
+	pthread_mutex_lock(&im->mu);
+	im->st->bad++;
 	quarantine_put(im, &r, raw, raw_len);
 	if (im->cb && im->reported < MC_MAX_ERRORS_REPORTED) {
 		im->reported++;
 		im->cb(im->cbctx, &r);
 	}
+	pthread_mutex_unlock(&im->mu);
 }
 
 static void bad_msg(struct imp *im, const struct mc_record *rec, int code, const char *msg,
@@ -294,74 +323,248 @@ found:
 	st->enc[i].n++;
 }
 
-static int commit_batch(struct imp *im)
+static void set_fatal(struct imp *im, int rc, const struct mc_error *e, const char *id,
+		      int64_t offset, int64_t line)
 {
-	struct mc_error e;
-	int rc;
+	if (im->fatal)
+		return;
+	im->fatal = rc;
+	if (!im->err)
+		return;
+	*im->err = *e;
+	im->err->code = rc;
+	if (!im->err->file[0])
+		mc_error_field(im->err->file, sizeof(im->err->file), im->path);
+	if (!im->err->source[0])
+		mc_error_field(im->err->source, sizeof(im->err->source), im->src->id);
+	if (id && !im->err->record_id[0])
+		mc_error_field(im->err->record_id, sizeof(im->err->record_id), id);
+	if (im->err->offset < 0)
+		im->err->offset = offset;
+	if (im->err->line <= 0)
+		im->err->line = line;
+}
 
-	if (!im->w)
-		return 0;
+static uint32_t get32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int64_t get64(const char *p)
+{
+	int64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Writer thread: one LMDB transaction per batch. Returns the fatal error. */
+static int write_batch(struct imp *im, struct batch *b)
+{
+	struct mc_writer *w = NULL;
+	struct mc_error e;
+	const char *p = b->buf.data, *id = NULL;
+	char idbuf[MC_MAX_ID_BYTES + 1];
+	uint32_t il, vl;
+	int64_t off = -1, line = 0;
+	size_t i;
+	int rc, outcome;
+
 	mc_error_clear(&e);
-	rc = mc_writer_commit(im->w, &e);
-	im->w = NULL;
-	im->inbatch = 0;
-	if (rc && !im->fatal) {
-		im->fatal = rc;
-		if (im->err) {
-			*im->err = e;
-			im->err->code = rc;
-			if (!im->err->file[0])
-				mc_error_field(im->err->file, sizeof(im->err->file), im->path);
+	rc = mc_writer_begin(im->store, &w, &e);
+	if (rc)
+		goto fail;
+	for (i = 0; i < b->n; i++) {
+		il = get32(p);
+		memcpy(idbuf, p + 4, il);
+		idbuf[il] = '\0';
+		id = idbuf;
+		vl = get32(p + 4 + il);
+		off = get64(p + 8 + il + vl);
+		line = get64(p + 16 + il + vl);
+		outcome = 0;
+		mc_error_clear(&e);
+		rc = mc_writer_put_packed(w, im->src->id, id, p + 8 + il, vl, &outcome, &e);
+		p += 24 + il + vl;
+		if (rc == MC_E_TOOBIG || rc == MC_E_USAGE) {
+			/* refused before anything was written (id too long for a
+			 * key, value too large): this record is bad, the batch goes on */
+			e.offset = off;
+			e.line = line;
+			bad_record(im, NULL, &e, NULL, 0);
+			continue;
+		}
+		if (rc)
+			goto fail;
+		switch (outcome) {
+		case MC_PUT_NEW: im->w_added++; break;
+		case MC_PUT_CHANGED: im->w_changed++; break;
+		case MC_PUT_DELETED: im->w_deleted++; break;
+		default: im->w_unchanged++; break;
 		}
 	}
+	id = NULL;
+	rc = mc_writer_commit(w, &e);
+	w = NULL;
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	mc_writer_abort(w);
+	pthread_mutex_lock(&im->mu);
+	set_fatal(im, rc, &e, id, off, line);
+	pthread_mutex_unlock(&im->mu);
 	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	struct imp *im = arg;
+	struct batch *b;
+	int failed = 0;
+
+	pthread_mutex_lock(&im->mu);
+	for (;;) {
+		while (!im->queued && !im->closing)
+			pthread_cond_wait(&im->cv, &im->mu);
+		if (!im->queued)
+			break;
+		b = im->queued;
+		im->queued = NULL;
+		pthread_cond_broadcast(&im->cv);
+		pthread_mutex_unlock(&im->mu);
+		/* after a failure, later batches are dropped: the store keeps
+		 * every batch committed before it */
+		if (!failed && write_batch(im, b))
+			failed = 1;
+		pthread_mutex_lock(&im->mu);
+		if (failed)
+			im->wfatal = 1;
+		mc_buf_reset(&b->buf);
+		b->n = 0;
+		im->free_b[im->nfree++] = b;
+		pthread_cond_broadcast(&im->cv);
+	}
+	pthread_mutex_unlock(&im->mu);
+	return NULL;
+}
+
+/* Reader thread: hand the current batch to the writer and take an empty
+ * one. Returns non-zero when the writer has failed (the reader stops). */
+static int hand_off(struct imp *im)
+{
+	int failed;
+
+	pthread_mutex_lock(&im->mu);
+	while (im->queued && !im->wfatal)
+		pthread_cond_wait(&im->cv, &im->mu);
+	failed = im->wfatal;
+	if (!failed && im->cur && im->cur->n) {
+		im->queued = im->cur;
+		im->cur = NULL;
+		pthread_cond_broadcast(&im->cv);
+	}
+	while (!failed && !im->cur) {
+		if (im->nfree) {
+			im->cur = im->free_b[--im->nfree];
+			break;
+		}
+		pthread_cond_wait(&im->cv, &im->mu);
+		failed = im->wfatal;
+	}
+	pthread_mutex_unlock(&im->mu);
+	return failed ? im->fatal ? im->fatal : MC_E_STORE : 0;
+}
+
+static int put32(struct mc_buf *b, uint32_t v)
+{
+	return mc_buf_add(b, &v, sizeof(v));
+}
+
+static int put64(struct mc_buf *b, int64_t v)
+{
+	return mc_buf_add(b, &v, sizeof(v));
 }
 
 static int store_record(struct imp *im, struct mc_record *rec, const char *raw, size_t raw_len)
 {
-	struct mc_error e;
-	int rc, outcome = 0;
+	struct mc_buf *b;
+	size_t id_len = strlen(rec->local_id), mark;
+	int rc;
 
-	mc_error_clear(&e);
-	if (!im->w) {
-		rc = mc_writer_begin(im->store, &im->w, &e);
-		if (rc)
-			goto fail;
-	}
-	rc = mc_writer_put(im->w, rec, &outcome, &e);
-	if (rc == MC_E_TOOBIG || rc == MC_E_USAGE) {
-		/* refused before anything was written (id too long for a key, value
-		 * too large): this record is bad, the batch goes on */
-		bad_record(im, rec, &e, raw, raw_len);
-		return 0;
-	}
+	if (rec->status == MC_REC_DELETED)
+		rc = mc_record_pack_deleted(rec->datestamp, &im->packed);
+	else
+		rc = mc_record_pack(rec, &im->packed);
 	if (rc) {
-		mc_writer_abort(im->w);
-		im->w = NULL;
-		im->inbatch = 0;
-		goto fail;
+		bad_msg(im, rec, rc, rc == MC_E_TOOBIG ? "record too large to store"
+						       : "cannot encode the record",
+			raw, raw_len);
+		return rc == -ENOMEM ? rc : 0;
 	}
-	switch (outcome) {
-	case MC_PUT_NEW: im->st->added++; break;
-	case MC_PUT_CHANGED: im->st->changed++; break;
-	case MC_PUT_DELETED: im->st->deleted++; break;
-	default: im->st->unchanged++; break;
+	if (!im->cur && (rc = hand_off(im)))
+		return rc;
+	b = &im->cur->buf;
+	mark = b->len;
+	if ((rc = put32(b, (uint32_t)id_len)) || (rc = mc_buf_add(b, rec->local_id, id_len)) ||
+	    (rc = put32(b, (uint32_t)im->packed.len)) ||
+	    (rc = mc_buf_add(b, im->packed.data, im->packed.len)) ||
+	    (rc = put64(b, rec->in_offset)) || (rc = put64(b, rec->in_line))) {
+		b->len = mark;
+		return rc;
 	}
-	if (++im->inbatch >= MC_IMPORT_BATCH)
-		return commit_batch(im);
+	im->cur->n++;
+	if (im->cur->n >= MC_IMPORT_BATCH || b->len >= BATCH_BYTES)
+		return hand_off(im);
 	return 0;
-fail:
-	im->fatal = rc;
-	if (im->err) {
-		*im->err = e;
-		im->err->code = rc;
-		mc_error_field(im->err->file, sizeof(im->err->file), im->path);
-		mc_error_field(im->err->source, sizeof(im->err->source), im->src->id);
-		mc_error_field(im->err->record_id, sizeof(im->err->record_id), rec->local_id);
-		im->err->offset = rec->in_offset;
-		im->err->line = rec->in_line;
+}
+
+static int pipeline_start(struct imp *im)
+{
+	size_t i;
+
+	pthread_mutex_init(&im->mu, NULL);
+	pthread_cond_init(&im->cv, NULL);
+	mc_buf_init(&im->packed, 16u << 20);  /* the store's value limit */
+	for (i = 0; i < NBATCH; i++) {
+		/* a batch may go one record past BATCH_BYTES */
+		mc_buf_init(&im->batches[i].buf, BATCH_BYTES + MC_MAX_RECORD_BYTES * 4 + 4096);
+		im->free_b[im->nfree++] = &im->batches[i];
 	}
-	return rc;
+	im->cur = im->free_b[--im->nfree];
+	if (pthread_create(&im->writer, NULL, writer_main, im))
+		return -EAGAIN;
+	im->writer_running = 1;
+	return 0;
+}
+
+/* Hand over what is left, let the writer drain, and join it. */
+static void pipeline_stop(struct imp *im)
+{
+	size_t i;
+
+	if (im->writer_running) {
+		if (im->cur && im->cur->n)
+			hand_off(im);
+		pthread_mutex_lock(&im->mu);
+		im->closing = 1;
+		pthread_cond_broadcast(&im->cv);
+		pthread_mutex_unlock(&im->mu);
+		pthread_join(im->writer, NULL);
+		im->writer_running = 0;
+	}
+	for (i = 0; i < NBATCH; i++)
+		mc_buf_free(&im->batches[i].buf);
+	mc_buf_free(&im->packed);
+	im->st->added = im->w_added;
+	im->st->changed = im->w_changed;
+	im->st->unchanged = im->w_unchanged;
+	im->st->deleted = im->w_deleted;
+	pthread_cond_destroy(&im->cv);
+	pthread_mutex_destroy(&im->mu);
 }
 
 static int on_record(void *ctx, struct mc_record *rec, const struct mc_error *bad,
@@ -442,6 +645,11 @@ int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *
 	im.st = st;
 	im.err = err;
 
+	rc = pipeline_start(&im);
+	if (rc) {
+		pipeline_stop(&im);
+		return mc_error_set(err, rc, "cannot start the writing thread");
+	}
 	memset(&po, 0, sizeof(po));
 	po.input = im.o.input;
 	po.filename = path;
@@ -449,6 +657,8 @@ int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *
 	mc_error_clear(&perr);
 	rc = mc_parse_file(path, &po, on_record, &im, &ps, &perr);
 	st->bytes = ps.bytes;
+	/* the good records read before any fault are written before we go on */
+	pipeline_stop(&im);
 	if (rc && !im.fatal) {
 		/* the input failed as a whole: keep what was read before the fault */
 		im.fatal = rc;
@@ -461,8 +671,6 @@ int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *
 				mc_error_field(err->source, sizeof(err->source), src->id);
 		}
 	}
-	if (im.w)
-		commit_batch(&im);
 	rc = im.fatal;
 	if (im.q)
 		fclose(im.q);

@@ -51,6 +51,11 @@ int mc_writer_begin(struct mc_store *s, struct mc_writer **ret, struct mc_error 
  * NULL. rec is only read. 0 or error (the batch must then be aborted). */
 int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome,
 		  struct mc_error *err);
+/* The same with the value already encoded by mc_record_pack or
+ * mc_record_pack_deleted (so packing can run on another thread). val is
+ * copied. Outcomes and errors as mc_writer_put. */
+int mc_writer_put_packed(struct mc_writer *w, const char *source, const char *local_id,
+			 const void *val, size_t len, int *outcome, struct mc_error *err);
 /* Mark a record deleted (keeps a tombstone with the datestamp). */
 int mc_writer_delete(struct mc_writer *w, const char *source, const char *local_id,
 		     int64_t datestamp, int *outcome, struct mc_error *err);
@@ -121,6 +126,9 @@ int mc_store_info(struct mc_reader *r, struct mc_store_info *info);
 /* Encode a record's stored form (status, datestamp, format, encoding,
  * metadata, extracted fields) into out. 0, MC_E_TOOBIG, -ENOMEM. */
 int mc_record_pack(const struct mc_record *rec, struct mc_buf *out);
+/* Encode the tombstone of a deleted record (status deleted, datestamp, no
+ * metadata) into out (replacing its content). 0, MC_E_TOOBIG, -ENOMEM. */
+int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out);
 /* Decode into rec (reset first; strings copied into rec->arena).
  * 0, MC_E_CORRUPT, MC_E_VERSION. */
 int mc_record_unpack(const void *data, size_t len, struct mc_record *rec);

@@ -245,7 +245,7 @@ int mc_record_pack(const struct mc_record *rec, struct mc_buf *out)
 }
 
 /* The tombstone is the pack of an empty deleted record. */
-int mc_record_pack_tombstone(int64_t datestamp, struct mc_buf *out)
+int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out)
 {
 	struct mc_record r;
 

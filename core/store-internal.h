@@ -67,10 +67,6 @@ unsigned mc_store_grow_count(const struct mc_store *s, int at_commit);
 void mc_store_set_trim(struct mc_store *s, uint64_t rss_bytes);
 unsigned mc_store_trim_count(const struct mc_store *s);
 
-/* Encode the tombstone of a deleted record (status deleted, datestamp, no
- * metadata) into out (replacing its content). 0, MC_E_TOOBIG, -ENOMEM. */
-int mc_record_pack_tombstone(int64_t datestamp, struct mc_buf *out);
-
 static inline void mc_put_le64(unsigned char *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)

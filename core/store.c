@@ -970,7 +970,7 @@ int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome
 	if (rc)
 		return rc;
 	if (rec->status == MC_REC_DELETED)
-		rc = mc_record_pack_tombstone(rec->datestamp, &w->val);
+		rc = mc_record_pack_deleted(rec->datestamp, &w->val);
 	else
 		rc = mc_record_pack(rec, &w->val);
 	if (rc == MC_E_TOOBIG)
@@ -978,6 +978,30 @@ int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome
 				    MC_STORE_VALUE_MAX);
 	if (rc)
 		return mc_error_set(err, rc, "packing the record: %s", mc_strerror(rc));
+	return writer_apply(w, LOG_REC, outcome, err);
+}
+
+/* As mc_writer_put, with the value already packed by mc_record_pack (or a
+ * tombstone). Lets a pipeline pack records on one thread and write them on
+ * another. val is copied. */
+int mc_writer_put_packed(struct mc_writer *w, const char *source, const char *local_id,
+			 const void *val, size_t len, int *outcome, struct mc_error *err)
+{
+	int rc = writer_check(w, err);
+
+	if (rc)
+		return rc;
+	set_err_rec(err, source, local_id);
+	rc = record_key(w->s, w->key, &w->klen, source, local_id, err);
+	if (rc)
+		return rc;
+	mc_buf_reset(&w->val);
+	rc = mc_buf_add(&w->val, val, len);
+	if (rc == MC_E_TOOBIG)
+		return mc_error_set(err, rc, "packed record larger than %u bytes",
+				    MC_STORE_VALUE_MAX);
+	if (rc)
+		return mc_error_set(err, rc, "copying the record: %s", mc_strerror(rc));
 	return writer_apply(w, LOG_REC, outcome, err);
 }
 
@@ -995,7 +1019,7 @@ int mc_writer_delete(struct mc_writer *w, const char *source, const char *local_
 	rc = record_key(w->s, w->key, &w->klen, source, local_id, err);
 	if (rc)
 		return rc;
-	rc = mc_record_pack_tombstone(datestamp, &w->val);
+	rc = mc_record_pack_deleted(datestamp, &w->val);
 	if (rc)
 		return mc_error_set(err, rc, "packing the tombstone (%s)", mc_strerror(rc));
 	return writer_apply(w, LOG_REC, outcome, err);

@@ -361,7 +361,7 @@ static void test_pack_roundtrip_marc(void **state)
 	assert_memory_equal(b->marc->fields[b->marc->nfields - 2].sub[0].value, bin, sizeof(bin));
 
 	/* a deleted record keeps its own encoding; the tombstone is minimal */
-	assert_int_equal(mc_record_pack_tombstone(1234567, &buf), 0);
+	assert_int_equal(mc_record_pack_deleted(1234567, &buf), 0);
 	assert_int_equal(buf.len, MC_PACK_FIXED + 1);
 	assert_int_equal(mc_record_unpack(buf.data, buf.len, b), 0);
 	assert_int_equal(b->status, MC_REC_DELETED);
