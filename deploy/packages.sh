@@ -3,10 +3,11 @@
 # missing ones (apt-get; via sudo when not root).
 
 # To build and run.
-MC_PKGS_BUILD="gcc pkg-config meson ninja-build libxml2-dev liblmdb-dev libicu-dev
+MC_PKGS_BUILD="gcc libc6-dev pkg-config meson ninja-build libxml2-dev liblmdb-dev libicu-dev
  libjansson-dev libinih-dev libyaz-dev"
 # To run the tests: cmocka, the real peers and reference data from Debian.
-MC_PKGS_TEST="libcmocka-dev libxml2-utils xsltproc yaz idzebra-2.0-examples lmdb-utils"
+# python3: bench/gen-corpus and two comparison scripts in tests/integration.
+MC_PKGS_TEST="libcmocka-dev libxml2-utils xsltproc yaz idzebra-2.0-examples lmdb-utils python3"
 
 # mc_ensure_packages PKG...: install whatever of PKG... is not installed.
 mc_ensure_packages() {

