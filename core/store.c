@@ -23,6 +23,7 @@
 #include <lmdb.h>
 
 #include "mc-limits.h"
+#include "mc-config.h"
 #include "mc-store.h"
 #include "store-internal.h"
 
@@ -118,23 +119,13 @@ static void set_err_rec(struct mc_error *err, const char *source, const char *id
 	mc_error_field(err->record_id, sizeof(err->record_id), id);
 }
 
+/* The source id rule is the config's (mc_source_id_valid); *lenp its length. */
 static int source_valid(const char *s, size_t *lenp)
 {
-	size_t n;
-
-	if (!s)
+	if (!s || !mc_source_id_valid(s))
 		return 0;
-	for (n = 0; s[n]; n++) {
-		char c = s[n];
-
-		if (n >= MC_MAX_SOURCE_ID)
-			return 0;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	*lenp = n;
-	return n > 0;
+	*lenp = strlen(s);
+	return 1;
 }
 
 /* kb = a "\0" b (no terminator); kb holds MC_STORE_KEY_MAX bytes.
@@ -956,6 +947,24 @@ static int writer_check(struct mc_writer *w, struct mc_error *err)
  * transaction untouched (MC_E_USAGE for a bad source id or missing local
  * id, MC_E_TOOBIG for an over-long key or packed value) keep the batch
  * usable; any other error poisons it (later calls and commit fail). */
+/* Store w->val (packed with result pack_rc) under (source, local_id). */
+static int writer_put_val(struct mc_writer *w, const char *source, const char *local_id,
+			  int pack_rc, int *outcome, struct mc_error *err)
+{
+	int rc;
+
+	set_err_rec(err, source, local_id);
+	if (pack_rc == MC_E_TOOBIG)
+		return mc_error_set(err, pack_rc, "packed record larger than %u bytes",
+				    MC_STORE_VALUE_MAX);
+	if (pack_rc)
+		return mc_error_set(err, pack_rc, "packing the record: %s", mc_strerror(pack_rc));
+	rc = record_key(w->s, w->key, &w->klen, source, local_id, err);
+	if (rc)
+		return rc;
+	return writer_apply(w, LOG_REC, outcome, err);
+}
+
 int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome,
 		  struct mc_error *err)
 {
@@ -965,20 +974,11 @@ int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome
 		return rc;
 	if (!rec)
 		return mc_error_set(err, MC_E_USAGE, "mc_writer_put: no record");
-	set_err_rec(err, rec->source, rec->local_id);
-	rc = record_key(w->s, w->key, &w->klen, rec->source, rec->local_id, err);
-	if (rc)
-		return rc;
 	if (rec->status == MC_REC_DELETED)
 		rc = mc_record_pack_deleted(rec->datestamp, &w->val);
 	else
 		rc = mc_record_pack(rec, &w->val);
-	if (rc == MC_E_TOOBIG)
-		return mc_error_set(err, rc, "packed record larger than %u bytes",
-				    MC_STORE_VALUE_MAX);
-	if (rc)
-		return mc_error_set(err, rc, "packing the record: %s", mc_strerror(rc));
-	return writer_apply(w, LOG_REC, outcome, err);
+	return writer_put_val(w, rec->source, rec->local_id, rc, outcome, err);
 }
 
 /* As mc_writer_put, with the value already packed by mc_record_pack (or a
@@ -991,18 +991,9 @@ int mc_writer_put_packed(struct mc_writer *w, const char *source, const char *lo
 
 	if (rc)
 		return rc;
-	set_err_rec(err, source, local_id);
-	rc = record_key(w->s, w->key, &w->klen, source, local_id, err);
-	if (rc)
-		return rc;
 	mc_buf_reset(&w->val);
 	rc = mc_buf_add(&w->val, val, len);
-	if (rc == MC_E_TOOBIG)
-		return mc_error_set(err, rc, "packed record larger than %u bytes",
-				    MC_STORE_VALUE_MAX);
-	if (rc)
-		return mc_error_set(err, rc, "copying the record: %s", mc_strerror(rc));
-	return writer_apply(w, LOG_REC, outcome, err);
+	return writer_put_val(w, source, local_id, rc, outcome, err);
 }
 
 /* Mark (source, local_id) deleted, keeping a tombstone with datestamp.
