@@ -106,6 +106,12 @@ if [ "$quick" -eq 0 ]; then
 			ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 				run_tap "asan/$n" "$src/$t" "$src/tests/fuzz/corpus/$n"
 		done
+		# the mucluc binary itself (two threads per import) on hostile input
+		for t in tests/integration/test-cli.sh tests/integration/test-badinput.sh; do
+			MUCLUC="$src/build-asan/cli/mucluc" ASAN_OPTIONS=detect_leaks=1 \
+				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+				run_tap "asan/$(basename "$t")" bash "$t"
+		done
 	else
 		failed=$((failed + 1))
 		failures+=("asan build")
