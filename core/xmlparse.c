@@ -2576,8 +2576,10 @@ static int xml_error(struct mc_xml *x, int eof)
 		struct unit *u = &x->u;
 
 		if (eof && !u->bad)
+			/* libxml2's own words here ("Extra content ...") only mislead */
 			unit_fault(x, MC_E_TRUNCATED, u->off, line,
-				   "input ends inside the record (%s)", x->xerr_msg);
+				   "input ends inside the record (it starts at line %lld)",
+				   (long long)u->line);
 		else
 			unit_fault(x, MC_E_PARSE, off >= 0 ? off : u->off, line,
 				   "XML error: %s (record starts at line %lld)", x->xerr_msg,
@@ -2597,7 +2599,7 @@ static int xml_error(struct mc_xml *x, int eof)
 				return rc;
 			if (eof)
 				return mc_parser_fail(p, MC_E_TRUNCATED, u->off, u->line,
-						      "input ends inside a record (%s)", x->xerr_msg);
+						      "input ends inside a record");
 			x->dead = 1;  /* cannot restart: the rest is skipped */
 			return 0;
 		}
