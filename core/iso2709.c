@@ -203,7 +203,7 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 		fault(s, &bad, MC_E_PARSE, off, "ISO 2709 record shorter than its leader (%zu bytes)", n);
 		goto emit;
 	}
-	m = mc_parser_marc(r);
+	m = mc_record_marc(r);
 	if (!m)
 		return -ENOMEM;
 	memcpy(m->leader, b, 24);

@@ -151,6 +151,9 @@ void mc_record_free(struct mc_record *r);
 /* Empty the record for reuse (keeps the arena's first block). */
 void mc_record_reset(struct mc_record *r);
 
+/* The record's MARC part, created empty (blank leader, format MC_FMT_MARC21)
+ * on first use. Borrowed (lives in r->arena); NULL when out of memory. */
+struct mc_marc *mc_record_marc(struct mc_record *r);
 /* Building helpers (copy into the arena). 0 or -ENOMEM / MC_E_TOOBIG. */
 int mc_marc_add_control(struct mc_record *r, const char *tag, const char *v, size_t len);
 int mc_marc_add_data(struct mc_record *r, const char *tag, char ind1, char ind2,

@@ -52,9 +52,6 @@ int mc_parser_fail(struct mc_parser *p, int code, int64_t off, int64_t line, con
  * a non-zero value is also stored in p->stop_rc. */
 int mc_parser_emit(struct mc_parser *p, int bad, const char *id, const char *raw, size_t raw_len);
 
-/* MARC leader storage of r (created, blank, on first use); NULL on -ENOMEM. */
-struct mc_marc *mc_parser_marc(struct mc_record *r);
-
 /* ISO 2709 stream parser (iso2709.c). Errors are set with mc_parser_fail and
  * returned; records go out through mc_parser_emit. */
 int mc_iso_new(struct mc_parser *p, struct mc_iso **ret);

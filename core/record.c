@@ -41,7 +41,7 @@ void mc_record_reset(struct mc_record *r)
 	r->in_offset = -1;
 }
 
-static struct mc_marc *marc_of(struct mc_record *r)
+struct mc_marc *mc_record_marc(struct mc_record *r)
 {
 	if (!r->marc) {
 		r->marc = mc_arena_zalloc(r->arena, sizeof(*r->marc));
@@ -56,7 +56,7 @@ static struct mc_marc *marc_of(struct mc_record *r)
 
 static int field_new(struct mc_record *r, const char *tag, struct mc_field **ret)
 {
-	struct mc_marc *m = marc_of(r);
+	struct mc_marc *m = mc_record_marc(r);
 	struct mc_field *f;
 	int rc;
 

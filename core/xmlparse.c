@@ -128,19 +128,6 @@ int mc_parser_emit(struct mc_parser *p, int bad, const char *id, const char *raw
 	return rc;
 }
 
-struct mc_marc *mc_parser_marc(struct mc_record *r)
-{
-	if (!r->marc) {
-		r->marc = mc_arena_zalloc(r->arena, sizeof(*r->marc));
-		if (!r->marc)
-			return NULL;
-		memset(r->marc->leader, ' ', 24);
-		r->marc->leader[24] = '\0';
-		r->format = MC_FMT_MARC21;
-	}
-	return r->marc;
-}
-
 /* Input format by name (also "xml", "marc21", "iso", "oai-dc"). 0 or
  * MC_E_USAGE; *ret set only on success. */
 int mc_input_parse(const char *name, enum mc_input *ret)
@@ -1954,7 +1941,7 @@ static void text_end(struct mc_xml *x, int kind, const xmlChar *local)
 
 		if (x->u.bad)
 			break;
-		m = mc_parser_marc(r);
+		m = mc_record_marc(r);
 		if (!m) {
 			rc = -ENOMEM;
 			break;
