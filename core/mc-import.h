@@ -70,6 +70,37 @@ int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *
 		   const struct mc_import_opts *o, mc_import_report_cb cb, void *ctx,
 		   struct mc_import_stats *st, struct mc_error *err);
 
+/* ---- the same pipeline fed record by record (the harvester) ----
+ * mc_import_file is mc_import_begin + mc_parse_file(..., mc_import_record, im)
+ * + mc_import_end. */
+struct mc_import;
+
+/* Start an import for src into s; input names the input in error reports
+ * (a file name or a page URL; copied). 0 or error; *ret set only on
+ * success. Caller ends it with mc_import_end. */
+int mc_import_begin(struct mc_store *s, const struct mc_source *src, const char *input,
+		    const struct mc_import_opts *o, mc_import_report_cb cb, void *ctx,
+		    struct mc_import **ret);
+/* Change the input named in later error reports (the next page's URL). */
+void mc_import_set_input(struct mc_import *im, const char *input);
+/* An mc_parse_cb: ctx is the struct mc_import. Non-zero return = a fatal
+ * store error (the parser stops). */
+int mc_import_record(void *ctx, struct mc_record *rec, const struct mc_error *bad,
+		     const char *raw, size_t raw_len);
+/* Store (scope, key) = value in the same transaction as every record handed
+ * over before it, and commit that transaction: after a crash either both the
+ * records and the state are there or neither (the harvester's resumption
+ * token). Waits until it is durable. 0 or the fatal store error. */
+int mc_import_checkpoint(struct mc_import *im, const char *scope, const char *key,
+			 const char *value, struct mc_error *err);
+/* After a complete harvest (--full): mark deleted every present record of
+ * the source that this import did not see. Refuses (MC_E_USAGE) when the
+ * import saw no record or could not remember every id. *ndeleted may be NULL. */
+int mc_import_delete_unseen(struct mc_import *im, uint64_t *ndeleted, struct mc_error *err);
+/* Drain the pipeline, commit, fill st (may be NULL), free im. Returns the
+ * first fatal error of the import (err filled in) or 0. */
+int mc_import_end(struct mc_import *im, struct mc_import_stats *st, struct mc_error *err);
+
 /* Seconds since the epoch for a MARC 005 value ("yyyymmddhhmmss[.f]").
  * 0 or MC_E_PARSE (not a valid date and time, e.g. all zeros). */
 int mc_marc005_parse(const char *s, size_t len, int64_t *ret);

@@ -30,6 +30,9 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **ret, struct
 void mc_store_close(struct mc_store *s);
 
 /* ---- writing: one batch = one LMDB write transaction ----
+ * Batches may be begun from several threads of one process (harvesting
+ * sources in parallel): they run one at a time, in the order they get the
+ * store's write lock, and a map growth never races another batch.
  * The writer keeps a log of its operations so that when the map is full it
  * can abort, grow the map and replay them transparently. Only one writer
  * exists at a time (LMDB serialises them); hold one for at most a few
@@ -68,6 +71,56 @@ int mc_writer_state_set(struct mc_writer *w, const char *scope, const char *key,
 int mc_writer_commit(struct mc_writer *w, struct mc_error *err);
 /* Drop the batch and free w. NULL is a no-op. */
 void mc_writer_abort(struct mc_writer *w);
+
+/* Reads inside a batch (they see the batch's own writes). Later stages
+ * (merger, indexer) read the feed and records and write their own data in
+ * one transaction, so a crash never separates the two. Same semantics as
+ * the mc_store_* / mc_reader_* functions below. */
+int mc_writer_get(struct mc_writer *w, const char *source, const char *local_id,
+		  struct mc_record *rec, struct mc_error *err);
+int mc_writer_feed(struct mc_writer *w, uint64_t after, uint64_t max,
+		   int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
+			     const char *local_id),
+		   void *ctx);
+int mc_writer_each(struct mc_writer *w, const char *source,
+		   int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err);
+/* 0 and the value copied into buf, MC_E_NOTFOUND, MC_E_TOOBIG. */
+int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
+			char *buf, size_t bufsz);
+
+/* ---- named key/value databases for later stages ----
+ * A stage keeps its own data (union records, match keys, its feed) in named
+ * databases of the same environment, opened by name on first use ("mg_union",
+ * "mg_keys", ...; names starting "mc_" and the store's own are refused with
+ * MC_E_USAGE; at most MC_STORE_MAX_KV of them). Keys are 1..511 bytes, compared
+ * as bytes (memcmp order); values up to 16 MiB. Writes go through the batch's
+ * operation log, so map growth replays them like record puts.
+ * Borrowed values (*val) are valid until the next write in the same batch,
+ * its commit or abort (writer), or mc_reader_end (reader). */
+#define MC_STORE_MAX_KV 16
+
+int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_t klen,
+		     const void *val, size_t vlen);
+/* 0, or MC_E_NOTFOUND when there was no such key (nothing written). */
+int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_t klen);
+/* 0, MC_E_NOTFOUND. */
+int mc_writer_kv_get(struct mc_writer *w, const char *db, const void *key, size_t klen,
+		     const void **val, size_t *vlen);
+int mc_reader_kv_get(struct mc_reader *r, const char *db, const void *key, size_t klen,
+		     const void **val, size_t *vlen);
+/* Every pair whose key starts with prefix (plen 0: all), in key order; cb
+ * returns non-zero to stop (that value is returned). Pointers borrowed for
+ * the call. In a writer, cb must not write to the same database. */
+typedef int (*mc_kv_cb)(void *ctx, const void *key, size_t klen, const void *val, size_t vlen);
+int mc_writer_kv_each(struct mc_writer *w, const char *db, const void *prefix, size_t plen,
+		      mc_kv_cb cb, void *ctx);
+int mc_reader_kv_each(struct mc_reader *r, const char *db, const void *prefix, size_t plen,
+		      mc_kv_cb cb, void *ctx);
+/* Next value (1, 2, ...) of a named 64-bit counter kept in the batch (union
+ * ids, a stage's own feed sequence). */
+int mc_writer_seq_next(struct mc_writer *w, const char *name, uint64_t *ret);
+/* Drop every pair of a named database (for rebuilds). */
+int mc_writer_kv_clear(struct mc_writer *w, const char *db);
 
 /* ---- reading: a read snapshot ---- */
 
