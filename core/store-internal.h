@@ -40,6 +40,11 @@
  * (every 1024 records) drop their mappings of LMDB's pages. */
 #define MC_STORE_TRIM_RSS    (96ull << 20)
 
+/* How long a map size change waits for this process's other transactions
+ * (read transactions of other threads) to end before the batch that needs
+ * it fails with MC_E_FULL. */
+#define MC_STORE_GROW_WAIT_MS 10000u
+
 /* Per-source counts value: version, present, deleted, last_change. */
 #define MC_COUNTS_VERSION   1
 #define MC_COUNTS_SIZE      25
@@ -66,6 +71,10 @@ unsigned mc_store_grow_count(const struct mc_store *s, int at_commit);
  * 1,024 records walked), and count how often it did. For tests. */
 void mc_store_set_trim(struct mc_store *s, uint64_t rss_bytes);
 unsigned mc_store_trim_count(const struct mc_store *s);
+
+/* Set how long a map size change waits for other transactions of this
+ * process (default MC_STORE_GROW_WAIT_MS). For tests. */
+void mc_store_set_grow_wait(struct mc_store *s, unsigned ms);
 
 static inline void mc_put_le64(unsigned char *p, uint64_t v)
 {

@@ -4,6 +4,7 @@
  * MUCLUC_STORE_BENCH=1 adds a timed run of 200,000 records (figures printed). */
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1815,6 +1816,958 @@ static void test_commit_fails_fsize(void **state)
 	tmpdir_free(t);
 }
 
+/* ---- named key/value databases, counters, reads in a batch, threads ---- */
+
+struct kv_seen {
+	int n;
+	char keys[64][64];
+	char vals[64][64];
+	int stop_at;   /* stop (return 7) at this pair; 0: never */
+};
+
+static int kv_collect(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct kv_seen *s = ctx;
+
+	if (s->n < 64) {
+		snprintf(s->keys[s->n], sizeof(s->keys[0]), "%.*s", (int)klen, (const char *)key);
+		snprintf(s->vals[s->n], sizeof(s->vals[0]), "%.*s", (int)vlen, (const char *)val);
+	}
+	s->n++;
+	return s->stop_at && s->n == s->stop_at ? 7 : 0;
+}
+
+static void kv_put_s(struct mc_writer *w, const char *db, const char *k, const char *v)
+{
+	assert_int_equal(mc_writer_kv_put(w, db, k, strlen(k), v, strlen(v)), 0);
+}
+
+static void wkv_expect(struct mc_writer *w, const char *db, const char *k, const char *want)
+{
+	const void *v = NULL;
+	size_t n = 0;
+	int rc = mc_writer_kv_get(w, db, k, strlen(k), &v, &n);
+
+	if (!want) {
+		assert_int_equal(rc, MC_E_NOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(v, want, n);
+}
+
+static void rkv_expect(struct mc_reader *r, const char *db, const char *k, const char *want)
+{
+	const void *v = NULL;
+	size_t n = 0;
+	int rc = mc_reader_kv_get(r, db, k, strlen(k), &v, &n);
+
+	if (!want) {
+		assert_int_equal(rc, MC_E_NOTFOUND);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(v, want, n);
+}
+
+/* put / get / del / each with prefixes and byte order, clear; readers see
+ * committed pairs only; a database that does not exist yet reads as
+ * empty. */
+static void test_kv_basic(void **state)
+{
+	struct fixture *fx = *state;
+	struct mc_writer *w;
+	struct mc_reader *rd, *old;
+	struct kv_seen ks;
+	const void *v;
+	size_t vn;
+	static const unsigned char bin1[] = { 'a', 0, 'z' }, bin2[] = { 'a', 0xff };
+
+	/* before anything exists */
+	assert_int_equal(mc_reader_begin(fx->s, &old), 0);
+	rkv_expect(old, "mg_union", "x", NULL);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_reader_kv_each(old, "mg_union", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 0);
+
+	w = wbegin(fx->s);
+	wkv_expect(w, "mg_union", "x", NULL);
+	assert_int_equal(mc_writer_kv_del(w, "mg_union", "x", 1), MC_E_NOTFOUND);
+	assert_int_equal(mc_writer_kv_clear(w, "mg_union"), 0);
+	kv_put_s(w, "mg_union", "b:2", "two");
+	kv_put_s(w, "mg_union", "a:1", "one");
+	kv_put_s(w, "mg_union", "b:10", "ten");
+	kv_put_s(w, "mg_union", "b", "bee");
+	kv_put_s(w, "mg_union", "c:1", "see");
+	kv_put_s(w, "mg_keys", "b:1", "other db");
+	assert_int_equal(mc_writer_kv_put(w, "mg_union", bin2, sizeof(bin2), "ff", 2), 0);
+	assert_int_equal(mc_writer_kv_put(w, "mg_union", bin1, sizeof(bin1), "nul", 3), 0);
+	assert_int_equal(mc_writer_kv_put(w, "mg_union", "empty", 5, NULL, 0), 0);
+	wkv_expect(w, "mg_union", "b:2", "two");
+	wkv_expect(w, "mg_union", "empty", "");
+	wkv_expect(w, "mg_keys", "b:1", "other db");
+	wkv_expect(w, "mg_keys", "b:2", NULL);
+	/* overwrite */
+	kv_put_s(w, "mg_union", "b:2", "TWO");
+	wkv_expect(w, "mg_union", "b:2", "TWO");
+
+	/* prefix "b:" in memcmp order: "b:10" < "b:2" */
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", "b:", 2, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 2);
+	assert_string_equal(ks.keys[0], "b:10");
+	assert_string_equal(ks.keys[1], "b:2");
+	assert_string_equal(ks.vals[1], "TWO");
+	/* everything, in byte order: "a" 0 "z" < "a:1" < "a" 0xff < "b" < ... */
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 8);
+	assert_string_equal(ks.keys[0], "a");      /* printed up to its NUL */
+	assert_string_equal(ks.vals[0], "nul");
+	assert_string_equal(ks.keys[1], "a:1");
+	assert_string_equal(ks.vals[2], "ff");
+	assert_string_equal(ks.keys[3], "b");
+	assert_string_equal(ks.keys[4], "b:10");
+	assert_string_equal(ks.keys[5], "b:2");
+	assert_string_equal(ks.keys[6], "c:1");
+	assert_string_equal(ks.keys[7], "empty");
+	/* a prefix with no match, a prefix past every key, stopping early */
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", "bz", 2, kv_collect, &ks), 0);
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", "zzz", 3, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 0);
+	ks.stop_at = 3;
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", NULL, 0, kv_collect, &ks), 7);
+	assert_int_equal(ks.n, 3);
+
+	/* the old reader and a new one do not see the uncommitted pairs */
+	rkv_expect(old, "mg_union", "a:1", NULL);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_union", "a:1", NULL);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_reader_kv_each(rd, "mg_union", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 0);
+	mc_reader_end(rd);
+
+	assert_int_equal(mc_writer_kv_del(w, "mg_union", "c:1", 3), 0);
+	assert_int_equal(mc_writer_kv_del(w, "mg_union", "c:1", 3), MC_E_NOTFOUND);
+	wkv_expect(w, "mg_union", "c:1", NULL);
+	wcommit(w);
+
+	/* the snapshot from before the batch still sees nothing */
+	rkv_expect(old, "mg_union", "a:1", NULL);
+	mc_reader_end(old);
+
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_union", "a:1", "one");
+	rkv_expect(rd, "mg_union", "b:2", "TWO");
+	rkv_expect(rd, "mg_union", "c:1", NULL);
+	rkv_expect(rd, "mg_keys", "b:1", "other db");
+	rkv_expect(rd, "mg_other", "b:1", NULL);
+	assert_int_equal(mc_reader_kv_get(rd, "mg_union", bin1, sizeof(bin1), &v, &vn), 0);
+	assert_int_equal(vn, 3);
+	assert_memory_equal(v, "nul", 3);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_reader_kv_each(rd, "mg_union", "b", 1, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 3);
+	assert_string_equal(ks.keys[0], "b");
+	assert_string_equal(ks.keys[2], "b:2");
+	mc_reader_end(rd);
+
+	/* clear empties one database only; an aborted batch changes nothing */
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_kv_clear(w, "mg_union"), 0);
+	wkv_expect(w, "mg_union", "a:1", NULL);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_writer_kv_each(w, "mg_union", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 0);
+	kv_put_s(w, "mg_union", "after", "clear");
+	mc_writer_abort(w);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_union", "a:1", "one");
+	rkv_expect(rd, "mg_union", "after", NULL);
+	mc_reader_end(rd);
+
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_kv_clear(w, "mg_union"), 0);
+	kv_put_s(w, "mg_union", "after", "clear");
+	wcommit(w);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_reader_kv_each(rd, "mg_union", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 1);
+	assert_string_equal(ks.keys[0], "after");
+	rkv_expect(rd, "mg_keys", "b:1", "other db");
+	mc_reader_end(rd);
+
+	/* the pairs survive reopening the store */
+	mc_store_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(mc_store_open(fx->dir, MC_STORE_RDONLY, &fx->s, NULL), 0);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_union", "after", "clear");
+	rkv_expect(rd, "mg_keys", "b:1", "other db");
+	mc_reader_end(rd);
+}
+
+/* Counters start at 1, are independent, are given again after an abort,
+ * and persist. */
+static void test_seq(void **state)
+{
+	struct fixture *fx = *state;
+	struct mc_writer *w;
+	uint64_t v = 0;
+	char longname[300];
+
+	w = wbegin(fx->s);
+	for (uint64_t i = 1; i <= 5; i++) {
+		assert_int_equal(mc_writer_seq_next(w, "union-id", &v), 0);
+		assert_int_equal(v, i);
+	}
+	assert_int_equal(mc_writer_seq_next(w, "mg_feed", &v), 0);
+	assert_int_equal(v, 1);
+	wcommit(w);
+
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_seq_next(w, "union-id", &v), 0);
+	assert_int_equal(v, 6);
+	mc_writer_abort(w);
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_seq_next(w, "union-id", &v), 0);
+	assert_int_equal(v, 6);
+	assert_int_equal(mc_writer_seq_next(w, "", &v), MC_E_USAGE);
+	assert_int_equal(mc_writer_seq_next(w, NULL, &v), MC_E_USAGE);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(mc_writer_seq_next(w, longname, &v), MC_E_USAGE);
+	longname[255] = '\0';
+	assert_int_equal(mc_writer_seq_next(w, longname, &v), 0);
+	assert_int_equal(v, 1);
+	wcommit(w);
+
+	mc_store_close(fx->s);
+	assert_int_equal(mc_store_open(fx->dir, 0, &fx->s, NULL), 0);
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_seq_next(w, "union-id", &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(mc_writer_seq_next(w, "mg_feed", &v), 0);
+	assert_int_equal(v, 2);
+	wcommit(w);
+}
+
+/* Bad names, keys and values are refused without spoiling the batch; at
+ * most MC_STORE_MAX_KV databases. */
+static void test_kv_refusals(void **state)
+{
+	struct fixture *fx = *state;
+	struct mc_writer *w;
+	struct mc_reader *rd;
+	struct kv_seen ks;
+	const void *v;
+	size_t vn;
+	char name[80], big[600];
+	static const char *const bad[] = {
+		"", "mc_union", "mc_", "meta", "records", "feed", "sources", "state",
+		"has space", "slash/x", "tiếng-việt",
+		"a234567890123456789012345678901234567890123456789012345678901234",   /* 64 */
+	};
+
+	w = wbegin(fx->s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(mc_writer_kv_put(w, bad[i], "k", 1, "v", 1), MC_E_USAGE);
+		assert_int_equal(mc_writer_kv_get(w, bad[i], "k", 1, &v, &vn), MC_E_USAGE);
+		assert_int_equal(mc_writer_kv_del(w, bad[i], "k", 1), MC_E_USAGE);
+		assert_int_equal(mc_writer_kv_clear(w, bad[i]), MC_E_USAGE);
+		assert_int_equal(mc_writer_kv_each(w, bad[i], NULL, 0, kv_collect, &ks), MC_E_USAGE);
+	}
+	assert_int_equal(mc_writer_kv_put(w, NULL, "k", 1, "v", 1), MC_E_USAGE);
+	/* 63 characters is fine */
+	kv_put_s(w, "a23456789012345678901234567890123456789012345678901234567890123", "k", "v");
+	/* keys: empty, NULL, 512 bytes; values: NULL with a length, > 16 MiB */
+	memset(big, 'k', sizeof(big));
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", "", 0, "v", 1), MC_E_USAGE);
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", NULL, 3, "v", 1), MC_E_USAGE);
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", big, 512, "v", 1), MC_E_TOOBIG);
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", big, 511, "v", 1), 0);
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", "k", 1, NULL, 5), MC_E_USAGE);
+	assert_int_equal(mc_writer_kv_put(w, "mg_x", "k", 1, big, (16u << 20) + 1), MC_E_TOOBIG);
+	assert_int_equal(mc_writer_kv_get(w, "mg_x", big, 512, &v, &vn), MC_E_NOTFOUND);
+	assert_int_equal(mc_writer_kv_get(w, "mg_x", big, 511, &v, &vn), 0);
+	/* up to MC_STORE_MAX_KV databases: two exist, 14 more */
+	for (int i = 0; i < MC_STORE_MAX_KV - 2; i++) {
+		snprintf(name, sizeof(name), "db%02d", i);
+		kv_put_s(w, name, "k", name);
+	}
+	assert_int_equal(mc_writer_kv_put(w, "one-too-many", "k", 1, "v", 1), MC_E_USAGE);
+	/* still usable: everything written is there and commits */
+	wkv_expect(w, "db00", "k", "db00");
+	wkv_expect(w, "mg_x", "k", NULL);
+	wcommit(w);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	for (int i = 0; i < MC_STORE_MAX_KV - 2; i++) {
+		snprintf(name, sizeof(name), "db%02d", i);
+		rkv_expect(rd, name, "k", name);
+	}
+	rkv_expect(rd, "one-too-many", "k", NULL);
+	assert_int_equal(mc_reader_kv_get(rd, "meta", "version", 7, &v, &vn), MC_E_USAGE);
+	assert_int_equal(mc_reader_kv_get(rd, "mc_x", "k", 1, &v, &vn), MC_E_USAGE);
+	mc_reader_end(rd);
+	/* after reopening the limit still holds */
+	mc_store_close(fx->s);
+	assert_int_equal(mc_store_open(fx->dir, 0, &fx->s, NULL), 0);
+	w = wbegin(fx->s);
+	assert_int_equal(mc_writer_kv_put(w, "one-too-many", "k", 1, "v", 1), MC_E_USAGE);
+	kv_put_s(w, "db03", "k2", "still writable");
+	wcommit(w);
+}
+
+struct feed_ctx {
+	struct mc_writer *w;
+	int n, writes;
+	uint64_t last;
+};
+
+static int feed_write_cb(void *ctx, uint64_t seq, int op, const char *source, const char *id)
+{
+	struct feed_ctx *f = ctx;
+	char k[128];
+
+	(void)op;
+	if (seq != f->last + 1)
+		return 99;
+	f->last = seq;
+	f->n++;
+	if (f->writes) {
+		snprintf(k, sizeof(k), "%s/%s", source, id);
+		if (mc_writer_kv_put(f->w, "mg_seen", k, strlen(k), k, strlen(k)))
+			return 98;
+	}
+	return 0;
+}
+
+struct walk_ctx {
+	struct mc_writer *w;
+	int n;
+	char prev[64];
+	struct mc_buf pad;
+};
+
+static int each_write_cb(void *ctx, struct mc_record *rec)
+{
+	struct walk_ctx *e = ctx;
+	char k[64];
+
+	snprintf(k, sizeof(k), "%s", rec->local_id);
+	if (e->n && strcmp(e->prev, k) >= 0)
+		return 97;   /* order broken or a record seen twice */
+	snprintf(e->prev, sizeof(e->prev), "%s", k);
+	e->n++;
+	/* ~2 KB per record: a 256 KiB map fills several times during the walk */
+	if (mc_writer_kv_put(e->w, "mg_walk", k, strlen(k), e->pad.data, e->pad.len))
+		return 96;
+	return 0;
+}
+
+/* Reads in a batch see its own writes, a reader does not; walks whose
+ * callback writes continue correctly when those writes grow the map. */
+static void test_writer_reads(void **state)
+{
+	char *t = tmpdir_new(), *d = store_path(t);
+	struct mc_store *s;
+	struct mc_record *r = rec_new(), *got = rec_new();
+	struct mc_writer *w;
+	struct mc_reader *rd;
+	struct mc_error err;
+	struct feed_ctx fc;
+	struct walk_ctx ec;
+	struct kv_seen ks;
+	char id[32], buf[64];
+
+	(void)state;
+	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	w = wbegin(s);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "r%03d", i);
+		fill_marc(r, "hanoi", id, i, 0);
+		assert_int_equal(put(w, r), MC_PUT_NEW);
+	}
+	assert_int_equal(mc_writer_get(w, "hanoi", "r007", got, &err), 0);
+	assert_string_equal(got->local_id, "r007");
+	assert_int_equal(got->datestamp, 1700000000 + 7);
+	assert_int_equal(mc_writer_get(w, "hanoi", "nope", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_writer_state_set(w, "merger", "feed", "20"), 0);
+	assert_int_equal(mc_writer_state_get(w, "merger", "feed", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "20");
+	assert_int_equal(mc_writer_state_get(w, "merger", "feed", buf, 2), MC_E_TOOBIG);
+	assert_int_equal(mc_writer_state_get(w, "merger", "none", buf, sizeof(buf)), MC_E_NOTFOUND);
+	memset(&fc, 0, sizeof(fc));
+	assert_int_equal(mc_writer_feed(w, 0, 0, feed_write_cb, &fc), 0);
+	assert_int_equal(fc.n, 20);
+	memset(&fc, 0, sizeof(fc));
+	fc.last = 15;
+	assert_int_equal(mc_writer_feed(w, 15, 3, feed_write_cb, &fc), 0);
+	assert_int_equal(fc.n, 3);
+	/* a reader sees none of it */
+	assert_int_equal(mc_reader_begin(s, &rd), 0);
+	assert_int_equal(mc_store_get(rd, "hanoi", "r007", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_store_state_get(rd, "merger", "feed", buf, sizeof(buf)), MC_E_NOTFOUND);
+	assert_int_equal(mc_store_feed_last(rd), 0);
+	mc_reader_end(rd);
+	/* a delete seen inside the batch */
+	assert_int_equal(del(w, "hanoi", "r003", 1), MC_PUT_DELETED);
+	assert_int_equal(mc_writer_get(w, "hanoi", "r003", got, &err), 0);
+	assert_int_equal(got->status, MC_REC_DELETED);
+	wcommit(w);
+
+	/* the feed callback writes kv pairs (the merger's pattern) */
+	w = wbegin(s);
+	memset(&fc, 0, sizeof(fc));
+	fc.w = w;
+	fc.writes = 1;
+	assert_int_equal(mc_writer_feed(w, 0, 0, feed_write_cb, &fc), 0);
+	assert_int_equal(fc.n, 21);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_writer_kv_each(w, "mg_seen", "hanoi/", 6, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 20);
+	wcommit(w);
+
+	/* a walk whose callback grows the map several times */
+	w = wbegin(s);
+	for (int i = 20; i < 300; i++) {
+		snprintf(id, sizeof(id), "r%03d", i);
+		fill_marc(r, "hanoi", id, i, 0);
+		assert_int_equal(put(w, r), MC_PUT_NEW);
+	}
+	wcommit(w);
+	{
+		unsigned g0 = mc_store_grow_count(s, 0);
+
+		memset(&ec, 0, sizeof(ec));
+		mc_buf_init(&ec.pad, 1 << 20);
+		for (int i = 0; i < 2000; i++)
+			assert_int_equal(mc_buf_addc(&ec.pad, (char)('a' + i % 26)), 0);
+		w = wbegin(s);
+		ec.w = w;
+		assert_int_equal(mc_writer_each(w, "hanoi", each_write_cb, &ec, &err), 0);
+		assert_int_equal(ec.n, 300);
+		printf("# walk with writes: map grew %u times during it\n",
+		       mc_store_grow_count(s, 0) - g0);
+		assert_true(mc_store_grow_count(s, 0) > g0);
+		wcommit(w);
+		mc_buf_free(&ec.pad);
+	}
+	assert_int_equal(mc_reader_begin(s, &rd), 0);
+	memset(&ks, 0, sizeof(ks));
+	assert_int_equal(mc_reader_kv_each(rd, "mg_walk", NULL, 0, kv_collect, &ks), 0);
+	assert_int_equal(ks.n, 300);
+	assert_string_equal(ks.keys[0], "r000");
+	mc_reader_end(rd);
+
+	mc_store_close(s);
+	mc_record_free(r);
+	mc_record_free(got);
+	free(d);
+	tmpdir_free(t);
+}
+
+/* One batch of kv puts, deletes, clears, counters and records into a
+ * 256 KiB map: it grows while the batch runs and the result equals that
+ * of a store with a large map. */
+static void kv_workload(struct mc_store *s, struct mc_record *r, uint64_t *seqs)
+{
+	struct mc_writer *w = wbegin(s);
+	char k[32], v[400];
+	int n = 0;
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "key%05d", (i * 7919) % 3000);
+		memset(v, 'a' + i % 26, sizeof(v));
+		snprintf(v, 20, "val%d", i);
+		assert_int_equal(mc_writer_kv_put(w, i % 2 ? "mg_a" : "mg_b", k, strlen(k), v,
+						  sizeof(v)), 0);
+		if (i % 5 == 0)
+			assert_int_equal(mc_writer_seq_next(w, "ctr", &seqs[n++]), 0);
+		if (i % 7 == 0 && i) {
+			snprintf(k, sizeof(k), "key%05d", ((i - 2) * 7919) % 3000);
+			assert_int_equal(mc_writer_kv_del(w, i % 2 ? "mg_a" : "mg_b", k, strlen(k)), 0);
+		}
+		if (i == 1500)
+			assert_int_equal(mc_writer_kv_clear(w, "mg_b"), 0);
+		if (i % 100 == 0) {
+			snprintf(k, sizeof(k), "r%05d", i);
+			fill_marc(r, "hue", k, i, 0);
+			assert_int_equal(put(w, r), MC_PUT_NEW);
+		}
+	}
+	wcommit(w);
+}
+
+struct kv_dump {
+	struct mc_buf b;
+	size_t n;
+};
+
+static int dump_cb(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	struct kv_dump *d = ctx;
+
+	d->n++;
+	if (mc_buf_add(&d->b, key, klen) || mc_buf_addc(&d->b, '=') ||
+	    mc_buf_add(&d->b, val, vlen) || mc_buf_addc(&d->b, '\n'))
+		return 1;
+	return 0;
+}
+
+static void kv_dump_db(struct mc_store *s, const char *db, struct kv_dump *d)
+{
+	struct mc_reader *rd;
+
+	mc_buf_init(&d->b, 64u << 20);
+	d->n = 0;
+	assert_int_equal(mc_reader_begin(s, &rd), 0);
+	assert_int_equal(mc_reader_kv_each(rd, db, NULL, 0, dump_cb, d), 0);
+	mc_reader_end(rd);
+}
+
+static void test_kv_growth_replay(void **state)
+{
+	char *t1 = tmpdir_new(), *d1 = store_path(t1), *t2 = tmpdir_new(), *d2 = store_path(t2);
+	struct mc_store *tiny, *ref;
+	struct mc_record *r = rec_new();
+	struct mc_error err;
+	uint64_t s1[700], s2[700];
+	const char *dbs[] = { "mg_a", "mg_b" };
+
+	(void)state;
+	assert_int_equal(mc_store_open_mapsize(d1, MC_STORE_CREATE, 256 << 10, &tiny, &err), 0);
+	assert_int_equal(mc_store_open_mapsize(d2, MC_STORE_CREATE, 1ull << 30, &ref, &err), 0);
+	kv_workload(tiny, r, s1);
+	kv_workload(ref, r, s2);
+	printf("# kv batch into a 256 KiB map: grew %u times\n", mc_store_grow_count(tiny, 0));
+	assert_true(mc_store_grow_count(tiny, 0) >= 3);
+	assert_int_equal(mc_store_grow_count(ref, 0), 0);
+	assert_memory_equal(s1, s2, 600 * sizeof(uint64_t));
+	for (int i = 0; i < 600; i++)
+		assert_int_equal(s1[i], (uint64_t)i + 1);
+	for (int i = 0; i < 2; i++) {
+		struct kv_dump a, b;
+
+		kv_dump_db(tiny, dbs[i], &a);
+		kv_dump_db(ref, dbs[i], &b);
+		assert_true(a.n > 100);
+		assert_int_equal(a.n, b.n);
+		assert_int_equal(a.b.len, b.b.len);
+		assert_memory_equal(a.b.data, b.b.data, a.b.len);
+		mc_buf_free(&a.b);
+		mc_buf_free(&b.b);
+	}
+	{
+		struct mc_reader *rd;
+		struct mc_store_info info;
+
+		assert_int_equal(mc_reader_begin(tiny, &rd), 0);
+		assert_int_equal(mc_store_info(rd, &info), 0);
+		assert_int_equal(info.records, 30);
+		assert_int_equal(mc_store_feed_last(rd), 30);
+		mc_reader_end(rd);
+	}
+	mc_store_close(tiny);
+	mc_store_close(ref);
+	mc_record_free(r);
+	free(d1);
+	free(d2);
+	tmpdir_free(t1);
+	tmpdir_free(t2);
+}
+
+/* ---- threads ---- */
+
+enum { TH_N = 8, TH_BATCHES = 50, TH_PER = 20 };
+
+struct th_arg {
+	struct mc_store *s;
+	int idx;
+	int rc;          /* 0, or where it failed */
+	char msg[600];
+};
+
+static void *th_writer(void *p)
+{
+	struct th_arg *a = p;
+	struct mc_record *r = NULL;
+	struct mc_error err;
+	char src[16], id[32];
+
+	snprintf(src, sizeof(src), "src%d", a->idx);
+	if (mc_record_new(&r)) {
+		a->rc = 1;
+		return NULL;
+	}
+	for (int b = 0; b < TH_BATCHES && !a->rc; b++) {
+		struct mc_writer *w = NULL;
+		uint64_t v;
+		int oc;
+
+		if (mc_writer_begin(a->s, &w, &err)) {
+			a->rc = 2;
+			snprintf(a->msg, sizeof(a->msg), "begin: %s", err.msg);
+			break;
+		}
+		for (int i = 0; i < TH_PER && !a->rc; i++) {
+			snprintf(id, sizeof(id), "b%02d-%02d", b, i);
+			fill_marc(r, src, id, b * TH_PER + i, 0);
+			if (mc_writer_put(w, r, &oc, &err) || oc != MC_PUT_NEW) {
+				a->rc = 3;
+				snprintf(a->msg, sizeof(a->msg), "put: %s", err.msg);
+			}
+		}
+		if (!a->rc && (mc_writer_seq_next(w, "threads", &v) ||
+			       mc_writer_kv_put(w, "mg_threads", src, strlen(src), id, strlen(id))))
+			a->rc = 4;
+		if (a->rc) {
+			mc_writer_abort(w);
+			break;
+		}
+		if (mc_writer_commit(w, &err)) {
+			a->rc = 5;
+			snprintf(a->msg, sizeof(a->msg), "commit: %s", err.msg);
+		}
+	}
+	mc_record_free(r);
+	return NULL;
+}
+
+struct th_reader {
+	struct mc_store *s;
+	int stop;
+	int rc;
+	unsigned long reads;
+};
+
+/* Short read transactions while the writers grow the map. */
+static void *th_read(void *p)
+{
+	struct th_reader *a = p;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_SEQ_CST) && !a->rc) {
+		struct mc_reader *rd;
+		struct mc_store_info info;
+		const void *v;
+		size_t vn;
+		int rc;
+
+		if (mc_reader_begin(a->s, &rd)) {
+			a->rc = 1;
+			break;
+		}
+		if (mc_store_info(rd, &info))
+			a->rc = 2;
+		rc = mc_reader_kv_get(rd, "mg_threads", "src0", 4, &v, &vn);
+		if (rc && rc != MC_E_NOTFOUND)
+			a->rc = 3;
+		mc_reader_end(rd);
+		a->reads++;
+	}
+	return NULL;
+}
+
+/* 8 threads each commit 50 batches into their own source, with a tiny
+ * map and readers running: every record present, counts right, the map
+ * grew. */
+static void test_threads(void **state)
+{
+	char *t = tmpdir_new(), *d = store_path(t);
+	struct mc_store *s;
+	struct mc_error err;
+	struct th_arg args[TH_N];
+	pthread_t th[TH_N], rt[2];
+	struct th_reader ra[2];
+	struct counts_seen cs;
+	struct mc_reader *rd;
+	struct mc_record *r = rec_new();
+	struct mc_store_info info;
+	char src[16], id[32];
+
+	(void)state;
+	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&ra[i], 0, sizeof(ra[i]));
+		ra[i].s = s;
+		assert_int_equal(pthread_create(&rt[i], NULL, th_read, &ra[i]), 0);
+	}
+	for (int i = 0; i < TH_N; i++) {
+		memset(&args[i], 0, sizeof(args[i]));
+		args[i].s = s;
+		args[i].idx = i;
+		assert_int_equal(pthread_create(&th[i], NULL, th_writer, &args[i]), 0);
+	}
+	for (int i = 0; i < TH_N; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (args[i].rc)
+			fprintf(stderr, "thread %d failed (%d): %s\n", i, args[i].rc, args[i].msg);
+		assert_int_equal(args[i].rc, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		__atomic_store_n(&ra[i].stop, 1, __ATOMIC_SEQ_CST);
+		assert_int_equal(pthread_join(rt[i], NULL), 0);
+		assert_int_equal(ra[i].rc, 0);
+	}
+	printf("# %d threads x %d batches: map grew %u times; readers did %lu + %lu snapshots\n",
+	       TH_N, TH_BATCHES, mc_store_grow_count(s, 0), ra[0].reads, ra[1].reads);
+	assert_true(mc_store_grow_count(s, 0) >= 3);
+
+	get_counts(s, &cs);
+	assert_int_equal(cs.n, TH_N);
+	for (int i = 0; i < TH_N; i++) {
+		snprintf(src, sizeof(src), "src%d", i);
+		assert_string_equal(cs.c[i].source, src);
+		assert_int_equal(cs.c[i].present, TH_BATCHES * TH_PER);
+		assert_int_equal(cs.c[i].deleted, 0);
+	}
+	assert_int_equal(mc_reader_begin(s, &rd), 0);
+	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(info.records, TH_N * TH_BATCHES * TH_PER);
+	assert_int_equal(mc_store_feed_last(rd), TH_N * TH_BATCHES * TH_PER);
+	for (int i = 0; i < TH_N; i++) {
+		snprintf(src, sizeof(src), "src%d", i);
+		for (int b = 0; b < TH_BATCHES; b++)
+			for (int j = 0; j < TH_PER; j++) {
+				snprintf(id, sizeof(id), "b%02d-%02d", b, j);
+				assert_int_equal(mc_store_get(rd, src, id, r, &err), 0);
+				assert_int_equal(r->datestamp, 1700000000 + b * TH_PER + j);
+			}
+		rkv_expect(rd, "mg_threads", src, "b49-19");
+	}
+	mc_reader_end(rd);
+	{
+		struct mc_writer *w = wbegin(s);
+		uint64_t v;
+
+		assert_int_equal(mc_writer_seq_next(w, "threads", &v), 0);
+		assert_int_equal(v, TH_N * TH_BATCHES + 1);
+		mc_writer_abort(w);
+	}
+	mc_store_close(s);
+	mc_record_free(r);
+	free(d);
+	tmpdir_free(t);
+}
+
+struct hold_arg {
+	struct mc_store *s;
+	int ms;
+	int started;
+	int rc;
+};
+
+static void *th_hold_reader(void *p)
+{
+	struct hold_arg *a = p;
+	struct mc_reader *rd;
+	struct timespec ts = { a->ms / 1000, (long)(a->ms % 1000) * 1000000L };
+
+	a->rc = mc_reader_begin(a->s, &rd);
+	__atomic_store_n(&a->started, 1, __ATOMIC_SEQ_CST);
+	if (a->rc)
+		return NULL;
+	nanosleep(&ts, NULL);
+	mc_reader_end(rd);
+	return NULL;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fill a batch until the 256 KiB map must grow; return the batch's rc. */
+static int fill_until_growth(struct mc_store *s, struct mc_record *r, const char *prefix,
+			     struct mc_error *err)
+{
+	struct mc_writer *w = wbegin(s);
+	char id[32];
+	int rc = 0, oc;
+
+	for (int i = 0; i < 600 && rc == 0; i++) {
+		snprintf(id, sizeof(id), "%s%d", prefix, i);
+		fill_marc(r, "hanoi", id, i, 0);
+		mc_error_clear(err);
+		rc = mc_writer_put(w, r, &oc, err);
+	}
+	if (rc == 0)
+		return mc_writer_commit(w, err);
+	mc_writer_abort(w);
+	return rc;
+}
+
+/* A growth waits for a read transaction of another thread to end; one
+ * held longer than the wait fails the batch with MC_E_FULL. */
+static void test_growth_waits_for_readers(void **state)
+{
+	char *t = tmpdir_new(), *d = store_path(t);
+	struct mc_store *s;
+	struct mc_record *r = rec_new();
+	struct mc_error err;
+	struct hold_arg ha;
+	pthread_t th;
+	double t0, el;
+	int rc;
+
+	(void)state;
+	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+
+	memset(&ha, 0, sizeof(ha));
+	ha.s = s;
+	ha.ms = 400;
+	assert_int_equal(pthread_create(&th, NULL, th_hold_reader, &ha), 0);
+	while (!__atomic_load_n(&ha.started, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	t0 = mono_s();
+	rc = fill_until_growth(s, r, "a", &err);
+	el = mono_s() - t0;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(ha.rc, 0);
+	if (rc)
+		fprintf(stderr, "batch: %s\n", err.msg);
+	assert_int_equal(rc, 0);
+	assert_true(mc_store_grow_count(s, 0) >= 1);
+	printf("# growth waited for the other thread's reader: batch took %.2f s\n", el);
+	assert_true(el >= 0.2);
+
+	/* a reader held past the wait */
+	mc_store_set_grow_wait(s, 100);
+	memset(&ha, 0, sizeof(ha));
+	ha.s = s;
+	ha.ms = 1500;
+	assert_int_equal(pthread_create(&th, NULL, th_hold_reader, &ha), 0);
+	while (!__atomic_load_n(&ha.started, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	rc = fill_until_growth(s, r, "b", &err);
+	assert_int_equal(rc, MC_E_FULL);
+	assert_non_null(strstr(err.msg, "read transaction"));
+	assert_int_equal(pthread_join(th, NULL), 0);
+	/* and once it ended the same batch goes through */
+	assert_int_equal(fill_until_growth(s, r, "b", &err), 0);
+
+	mc_store_close(s);
+	mc_record_free(r);
+	free(d);
+	tmpdir_free(t);
+}
+
+struct wait_arg {
+	struct mc_store *s;
+	int started, rc, saw;
+	double waited;
+};
+
+static void *th_second_writer(void *p)
+{
+	struct wait_arg *a = p;
+	struct mc_writer *w;
+	struct mc_record *r = NULL;
+	struct mc_error err;
+	double t0 = mono_s();
+
+	__atomic_store_n(&a->started, 1, __ATOMIC_SEQ_CST);
+	a->rc = mc_writer_begin(a->s, &w, &err);
+	a->waited = mono_s() - t0;
+	if (a->rc)
+		return NULL;
+	if (mc_record_new(&r) == 0) {
+		a->saw = mc_writer_get(w, "hanoi", "first", r, &err) == 0;
+		mc_record_free(r);
+	}
+	a->rc = mc_writer_commit(w, &err);
+	return NULL;
+}
+
+/* A batch begun in another thread waits for the open one to end (the
+ * process-wide write lock), then sees what it committed; the thread that
+ * holds a batch cannot begin a second one. */
+static void test_second_writer_waits(void **state)
+{
+	struct fixture *fx = *state;
+	struct mc_writer *w, *w2 = NULL;
+	struct mc_error err;
+	struct wait_arg wa;
+	pthread_t th;
+
+	w = wbegin(fx->s);
+	fill_marc(fx->r, "hanoi", "first", 1, 0);
+	assert_int_equal(put(w, fx->r), MC_PUT_NEW);
+	assert_int_equal(mc_writer_begin(fx->s, &w2, &err), MC_E_USAGE);
+	assert_null(w2);
+	memset(&wa, 0, sizeof(wa));
+	wa.s = fx->s;
+	assert_int_equal(pthread_create(&th, NULL, th_second_writer, &wa), 0);
+	while (!__atomic_load_n(&wa.started, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	usleep(300000);
+	wcommit(w);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(wa.rc, 0);
+	assert_true(wa.saw);
+	assert_true(wa.waited >= 0.2);
+	/* and after both, this thread can begin again */
+	w = wbegin(fx->s);
+	mc_writer_abort(w);
+}
+
+/* Child: create a kv database (another process) and put a pair. */
+static int child_kv(const char *dir, int a, int b)
+{
+	struct mc_store *s;
+	struct mc_writer *w;
+	struct mc_error err;
+
+	(void)a;
+	(void)b;
+	alarm(20);
+	if (mc_store_open(dir, 0, &s, &err) || mc_writer_begin(s, &w, &err))
+		return 30;
+	if (mc_writer_kv_put(w, "mg_child", "k", 1, "from child", 10))
+		return 31;
+	if (mc_writer_commit(w, &err))
+		return 32;
+	mc_store_close(s);
+	return 0;
+}
+
+/* A database created by another process after this one opened the store
+ * is seen by readers and writers begun afterwards. */
+static void test_kv_other_process(void **state)
+{
+	struct fixture *fx = *state;
+	struct mc_writer *w;
+	struct mc_reader *rd, *old;
+
+	w = wbegin(fx->s);
+	kv_put_s(w, "mg_parent", "k", "from parent");
+	wcommit(w);
+	assert_int_equal(mc_reader_begin(fx->s, &old), 0);
+	assert_int_equal(run_child(child_kv, fx->dir, 0, 0), 0);
+	rkv_expect(old, "mg_child", "k", NULL);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_child", "k", "from child");
+	rkv_expect(rd, "mg_parent", "k", "from parent");
+	rkv_expect(old, "mg_child", "k", NULL);   /* still not in the old snapshot */
+	mc_reader_end(rd);
+	mc_reader_end(old);
+	w = wbegin(fx->s);
+	wkv_expect(w, "mg_child", "k", "from child");
+	kv_put_s(w, "mg_child", "k2", "parent again");
+	wcommit(w);
+	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
+	rkv_expect(rd, "mg_child", "k2", "parent again");
+	mc_reader_end(rd);
+}
+
 /* ---- benchmark (MUCLUC_STORE_BENCH=1) ---- */
 
 static double now_s(void)
@@ -1957,6 +2910,15 @@ int main(void)
 		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_map_resized_by_other_process),
 		cmocka_unit_test(test_commit_fails_fsize),
+		cmocka_unit_test_setup_teardown(test_kv_basic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kv_refusals, setup, teardown),
+		cmocka_unit_test(test_writer_reads),
+		cmocka_unit_test(test_kv_growth_replay),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_growth_waits_for_readers),
+		cmocka_unit_test_setup_teardown(test_kv_other_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_writer_waits, setup, teardown),
 		cmocka_unit_test(test_bench),
 	};
 
