@@ -35,5 +35,18 @@ int cmd_show(const struct cli *cli, int argc, char **argv);
 int cmd_export(const struct cli *cli, int argc, char **argv);
 int cmd_sources(const struct cli *cli, int argc, char **argv);
 int cmd_stats(const struct cli *cli, int argc, char **argv);
+int cmd_merge(const struct cli *cli, int argc, char **argv);
+int cmd_dedup(const struct cli *cli, int argc, char **argv);
+
+/* The merge stage on an open store (cmd-merge.c): prints a summary line.
+ * EXIT_ALL_GOOD or EXIT_PARTLY (error printed). */
+int cli_run_merge(struct mc_store *s, int rebuild);
+/* `export --union`: every live union record to stdout. Exit status. */
+int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
+int cmd_harvest(const struct cli *cli, int argc, char **argv);
+
+/* Run the command `name` without arguments as a later stage (harvest runs
+ * merge). Its exit status, or -1 when no such command is built in. */
+int cli_run_stage(const struct cli *cli, const char *name);
 
 #endif

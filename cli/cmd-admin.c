@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hv.h"
 
 static const char init_usage[] =
 	"Usage: mucluc init\n"
@@ -16,7 +17,9 @@ static const char sources_usage[] =
 	"\n"
 	"List the configured sources with their records: id, name, type, province,\n"
 	"records present, deleted, and the time of the last change. Sources that\n"
-	"have records but are no longer configured are listed after them.\n";
+	"have records but are no longer configured are listed after them.\n"
+	"A harvested source gets a second, indented line: the time of its last\n"
+	"successful harvest, the counts of its last run and its last error.\n";
 
 static const char stats_usage[] =
 	"Usage: mucluc stats [--json]\n"
@@ -121,12 +124,33 @@ static void cell(const char *s, size_t w, int last)
 		putchar(' ');
 }
 
+/* "  harvest: last success T; last run: N new, ...; last error T: why" for a
+ * source that was ever harvested; nothing for the others. */
+static void print_harvest(struct mc_store *store, const char *id)
+{
+	struct hv_status hs;
+
+	if (!store || hv_status_get(store, id, &hs))
+		return;
+	if (!hs.last_success[0] && !hs.last_error[0] && !hs.last_run[0])
+		return;
+	printf("  harvest: last success %s", hs.last_success[0] ? hs.last_success : "never");
+	if (hs.last_run[0])
+		printf("; last run: %s", hs.last_run);
+	if (hs.last_error[0])
+		printf("; last error %s: %s", hs.last_error_time[0] ? hs.last_error_time : "?",
+		       hs.last_error);
+	putchar('\n');
+}
+
 int cmd_sources(const struct cli *cli, int argc, char **argv)
 {
 	static const char *const head[7] = { "ID", "NAME", "TYPE", "PROVINCE", "RECORDS", "DELETED",
 					     "LAST CHANGE" };
 	struct mc_config *cfg = NULL;
 	struct mc_report *rep = NULL;
+	struct mc_store *store = NULL;
+	struct mc_error e;
 	char num[2][24], ts[32];
 	size_t w[7], i, k;
 	int ret;
@@ -135,6 +159,10 @@ int cmd_sources(const struct cli *cli, int argc, char **argv)
 		return ret < 0 ? EXIT_ALL_GOOD : ret;
 	if ((ret = load_report(cli, &cfg, &rep)))
 		goto out;
+	/* for the harvest lines; without it the table alone is still right */
+	mc_error_clear(&e);
+	if (mc_store_open(cfg->store_dir, MC_STORE_RDONLY, &store, &e))
+		store = NULL;
 	for (k = 0; k < 7; k++)
 		w[k] = width(head[k]);
 	/* two passes: measure, then print */
@@ -164,12 +192,15 @@ int cmd_sources(const struct cli *cli, int argc, char **argv)
 				if (pass == 1)
 					cell(col[k], w[k], k == 6);
 			}
-			if (pass == 1)
+			if (pass == 1) {
 				putchar('\n');
+				print_harvest(store, s->id);
+			}
 		}
 	}
 	ret = fflush(stdout) ? EXIT_PARTLY : EXIT_ALL_GOOD;
 out:
+	mc_store_close(store);
 	mc_report_free(rep);
 	mc_config_free(cfg);
 	return ret;

@@ -16,6 +16,7 @@ static const char usage[] =
 	"  -e, --encoding ENC   the files' character encoding when it is known: utf-8,\n"
 	"                       tcvn3, vni, viscii, cp1258, latin-1, marc-8 (default: detect\n"
 	"                       per record)\n"
+	"      --no-merge       do not run the merge stage afterwards\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Prints one summary line per file; each bad record goes to stderr as\n"
@@ -75,6 +76,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "encoding", required_argument, NULL, 'e' },
+		{ "no-merge", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -85,7 +87,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 	const struct mc_source *src;
 	const char *source_id = NULL;
 	struct mc_error e;
-	int c, i, rc, ret = EXIT_ALL_GOOD;
+	int c, i, rc, ret = EXIT_ALL_GOOD, merge = 1;
 
 	memset(&o, 0, sizeof(o));
 	while ((c = getopt_long(argc, argv, "s:f:e:h", opts, NULL)) != -1) {
@@ -101,6 +103,9 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 			if (mc_encoding_parse(optarg, &o.encoding))
 				return cli_usage_error("import", "--encoding: utf-8, tcvn3, vni, viscii, "
 								 "cp1258, latin-1 or marc-8");
+			break;
+		case 'M':
+			merge = 0;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -137,6 +142,9 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 			ret = EXIT_PARTLY;
 		}
 	}
+	/* the next stage: merge what changed (cli is the one place stages run in order) */
+	if (merge && cli_run_merge(store, 0) != EXIT_ALL_GOOD)
+		ret = EXIT_PARTLY;
 out:
 	mc_store_close(store);
 	mc_config_free(cfg);

@@ -21,6 +21,7 @@ static const char show_usage[] =
 
 static const char export_usage[] =
 	"Usage: mucluc export [--source ID] [--format jsonl|marcxml] [--with-metadata]\n"
+	"       mucluc export --union [--format jsonl|marcxml]\n"
 	"\n"
 	"Write the stored records to standard output, in (source, id) order.\n"
 	"\n"
@@ -30,6 +31,8 @@ static const char export_usage[] =
 	"                       marcxml: one MARCXML collection, deleted records left out,\n"
 	"                       oai_dc records converted by the DC -> MARC crosswalk\n"
 	"  -m, --with-metadata  jsonl: add \"marc\" / \"dc\" (the record as stored)\n"
+	"  -u, --union          the live union records of the merger instead (JSON:\n"
+	"                       \"members\": [\"source:local-id\", ...]); schemas/union.md\n"
 	"  -h, --help           show this help\n";
 
 static void field(const char *label, const char *v)
@@ -232,6 +235,7 @@ int cmd_export(const struct cli *cli, int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "with-metadata", no_argument, NULL, 'm' },
+		{ "union", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -241,11 +245,11 @@ int cmd_export(const struct cli *cli, int argc, char **argv)
 	struct mc_reader *rd = NULL;
 	const char *source = NULL;
 	struct mc_error e;
-	int c, rc, ret;
+	int c, rc, ret, want_union = 0;
 
 	memset(&x, 0, sizeof(x));
 	mc_buf_init(&x.out, OUT_MAX);
-	while ((c = getopt_long(argc, argv, "s:f:mh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:f:muh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!mc_source_id_valid(optarg))
@@ -261,6 +265,9 @@ int cmd_export(const struct cli *cli, int argc, char **argv)
 		case 'm':
 			x.json_flags |= MC_JSON_METADATA;
 			break;
+		case 'u':
+			want_union = 1;
+			break;
 		case 'h':
 			fputs(export_usage, stdout);
 			return EXIT_ALL_GOOD;
@@ -272,6 +279,11 @@ int cmd_export(const struct cli *cli, int argc, char **argv)
 		return cli_usage_error("export", "unexpected argument");
 	if ((ret = cli_load_config(cli, &cfg)) || (ret = cli_open_store(cfg, MC_STORE_RDONLY, &store)))
 		goto out;
+	if (want_union) {
+		ret = source ? cli_usage_error("export", "--union exports every source")
+			     : cli_export_union(cfg, store, x.marcxml);
+		goto out;
+	}
 	ret = EXIT_NOTHING;
 	if ((rc = mc_reader_begin(store, &rd))) {
 		cli_error("export", rc, NULL);

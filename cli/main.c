@@ -23,6 +23,11 @@ static const char usage[] =
 	"  export               write records to stdout as JSON lines or MARCXML\n"
 	"  sources              list the configured sources and their record counts\n"
 	"  stats                figures for the provincial report (--json for JSON)\n"
+	"  merge [--rebuild]    deduplicate all sources into union records\n"
+	"  dedup --explain ID | --split ID | --never ID1 ID2 | --join ID1 ID2\n"
+	"                       explain and correct the merger's decisions\n"
+	"  harvest [--source ID ...|--all] [--full] [--from D] [--until D] [--jobs N]\n"
+	"                       harvest the sources' OAI-PMH servers into the store\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    configuration file (default: $MUCLUC_CONFIG, else ./mucluc.ini)\n"
@@ -38,7 +43,22 @@ static const struct {
 } commands[] = {
 	{ "init", cmd_init },       { "import", cmd_import }, { "show", cmd_show },
 	{ "export", cmd_export },   { "sources", cmd_sources }, { "stats", cmd_stats },
+	{ "merge", cmd_merge },     { "dedup", cmd_dedup },
+	{ "harvest", cmd_harvest },
 };
+
+int cli_run_stage(const struct cli *cli, const char *name)
+{
+	char *argv[2] = { (char *)name, NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0) {
+			optind = 0; /* glibc: a fresh getopt for the stage */
+			return commands[i].run(cli, 1, argv);
+		}
+	return -1;
+}
 
 void cli_error(const char *what, int code, const struct mc_error *e)
 {

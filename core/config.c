@@ -81,13 +81,17 @@ const char *mc_config_path(const char *opt)
 
 /* ---- parsing ---- */
 
-enum section_kind { SEC_NONE, SEC_CATALOGUE, SEC_SERVER, SEC_SOURCE };
+enum section_kind { SEC_NONE, SEC_CATALOGUE, SEC_SERVER, SEC_HARVEST, SEC_SOURCE };
 
 /* Keys of each section, as bits in a "seen" mask (duplicates are errors). */
 static const char *const catalogue_keys[] = {
 	"name", "data_dir", "repository_identifier", "admin_email", NULL,
 };
 static const char *const server_keys[] = { "listen", NULL };
+static const char *const harvest_keys[] = {
+	"jobs", "timeout", "connect_timeout", "low_speed_time", "retries", "retry_wait",
+	"retry_max_wait", "ca_file", "user_agent_contact", NULL,
+};
 static const char *const source_keys[] = {
 	"name", "type", "province", "url", "metadata_prefix", "set", "visibility", NULL,
 };
@@ -101,7 +105,8 @@ struct load_ctx {
 	enum section_kind kind;
 	char section[256];   /* current section name, for messages */
 	unsigned seen;         /* keys seen in the current section */
-	int catalogue_line, server_line;
+	int catalogue_line, server_line, harvest_line;
+	int seen_retry_wait, seen_retry_max_wait;
 	/* first error */
 	int err_code;
 	int err_line;
@@ -171,9 +176,21 @@ static void section_begin(struct load_ctx *c, const char *name, size_t len)
 		c->kind = SEC_SERVER;
 		return;
 	}
+	if (strcmp(c->section, "harvest") == 0) {
+		if (c->harvest_line) {
+			fail(c, c->lineno, MC_E_CONFIG, "duplicate section [harvest] (first at line %d)",
+			     c->harvest_line);
+			return;
+		}
+		c->harvest_line = c->lineno;
+		cfg->harvest.line = c->lineno;
+		c->kind = SEC_HARVEST;
+		return;
+	}
 	if (len < 8 || memcmp(name, "source", 6) != 0 || (name[6] != ' ' && name[6] != '\t')) {
 		fail(c, c->lineno, MC_E_CONFIG,
-		     "unknown section [%s] (expected [catalogue], [server] or [source \"ID\"])",
+		     "unknown section [%s] (expected [catalogue], [server], [harvest] or "
+		     "[source \"ID\"])",
 		     c->section);
 		return;
 	}
@@ -320,6 +337,69 @@ static int add_sets(struct load_ctx *c, struct mc_source *s, const char *v)
 	return 1;
 }
 
+/* An integer in [lo, hi]. 0 or -1. */
+static int parse_int(const char *v, long lo, long hi, int *ret)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi)
+		return -1;
+	*ret = (int)n;
+	return 0;
+}
+
+/* A number of seconds in [lo, hi] (decimals allowed). 0 or -1. */
+static int parse_seconds(const char *v, double lo, double hi, double *ret)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= lo && d <= hi))
+		return -1;
+	*ret = d;
+	return 0;
+}
+
+static int harvest_key(struct load_ctx *c, const char *name, const char *value)
+{
+	struct mc_harvest_config *h = &c->cfg->harvest;
+	int bad = 0;
+
+	if (strcmp(name, "jobs") == 0)
+		bad = parse_int(value, 1, 64, &h->jobs);
+	else if (strcmp(name, "timeout") == 0)
+		bad = parse_int(value, 0, 86400, &h->timeout);
+	else if (strcmp(name, "connect_timeout") == 0)
+		bad = parse_int(value, 1, 3600, &h->connect_timeout);
+	else if (strcmp(name, "low_speed_time") == 0)
+		bad = parse_int(value, 1, 3600, &h->low_speed_time);
+	else if (strcmp(name, "retries") == 0)
+		bad = parse_int(value, 1, 100, &h->retries);
+	else if (strcmp(name, "retry_wait") == 0)
+		bad = parse_seconds(value, 0, 3600, &h->retry_wait), c->seen_retry_wait = 1;
+	else if (strcmp(name, "retry_max_wait") == 0)
+		bad = parse_seconds(value, 0, 86400, &h->retry_max_wait), c->seen_retry_max_wait = 1;
+	else if (strcmp(name, "ca_file") == 0)
+		h->ca_file = value[0] == '/' ? keep(c, value)
+					     : mc_arena_printf(c->arena, "%s/%s", c->cfg->dir, value);
+	else
+		h->user_agent_contact = keep(c, value);
+	if (bad)
+		return fail(c, c->lineno, MC_E_CONFIG, "bad %s '%s' in [harvest]: %s", name, value,
+			    strcmp(name, "jobs") == 0 ? "a whole number from 1 to 64"
+			    : strcmp(name, "retries") == 0 ? "a whole number from 1 to 100"
+			    : strncmp(name, "retry_", 6) == 0 ? "a number of seconds"
+							      : "a whole number of seconds");
+	if (!h->ca_file && strcmp(name, "ca_file") == 0)
+		return fail(c, c->lineno, -ENOMEM, "out of memory");
+	return c->err_code ? 0 : 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *c = user;
@@ -339,6 +419,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	case SEC_SERVER:
 		keys = server_keys;
 		snprintf(where, sizeof(where), "[server]");
+		break;
+	case SEC_HARVEST:
+		keys = harvest_keys;
+		snprintf(where, sizeof(where), "[harvest]");
 		break;
 	case SEC_SOURCE:
 		keys = source_keys;
@@ -385,6 +469,8 @@ static int handler(void *user, const char *section, const char *name, const char
 					    "bad admin_email '%s': no '@'", value);
 			cfg->admin_email = keep(c, value);
 		}
+	} else if (c->kind == SEC_HARVEST) {
+		return harvest_key(c, name, value);
 	} else if (c->kind == SEC_SERVER) {
 		if (check_listen(value))
 			return fail(c, c->lineno, MC_E_CONFIG,
@@ -410,6 +496,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(c, c->lineno, MC_E_CONFIG, "bad metadata_prefix '%s' in %s",
 				    value, where);
 		s->metadata_prefix = keep(c, value);
+		s->metadata_prefix_given = 1;
 	} else if (strcmp(name, "set") == 0) {
 		return add_sets(c, s, value);
 	} else {
@@ -533,6 +620,20 @@ int mc_config_load(const char *path, struct mc_config **ret, struct mc_error *er
 		cfg->name = "mucluc";
 	if (!cfg->listen)
 		cfg->listen = "127.0.0.1:8080";
+	if (!cfg->harvest.jobs)
+		cfg->harvest.jobs = 4;
+	if (!cfg->harvest.connect_timeout)
+		cfg->harvest.connect_timeout = 30;
+	if (!cfg->harvest.low_speed_time)
+		cfg->harvest.low_speed_time = 60;
+	if (!cfg->harvest.retries)
+		cfg->harvest.retries = 5;
+	if (!c->seen_retry_wait)
+		cfg->harvest.retry_wait = 2;
+	if (!c->seen_retry_max_wait)
+		cfg->harvest.retry_max_wait = 300;
+	if (!cfg->harvest.user_agent_contact)
+		cfg->harvest.user_agent_contact = cfg->admin_email;
 	if (!cfg->data_dir)
 		cfg->data_dir = mc_arena_printf(priv->arena, "%s/data", dir);
 	if (cfg->data_dir) {

@@ -28,12 +28,14 @@
 struct batch {
 	struct mc_buf buf;
 	size_t n;
+	/* a checkpoint: state stored in the same transaction (malloc'd), or NULL */
+	char *scope, *key, *value;
 };
 
 struct imp {
 	struct mc_store *store;
 	const struct mc_source *src;
-	const char *path;
+	const char *path;          /* the input in reports (guarded by mu once running) */
 	struct mc_import_opts o;
 	mc_import_report_cb cb;
 	void *cbctx;
@@ -46,6 +48,7 @@ struct imp {
 	pthread_cond_t cv;
 	pthread_t writer;
 	int writer_running;
+	int stopped;                    /* pipeline_stop has run */
 	struct batch batches[NBATCH];
 	struct batch *free_b[NBATCH];   /* batches ready to be filled */
 	size_t nfree;
@@ -55,6 +58,7 @@ struct imp {
 	struct batch *cur;              /* the reader's batch (reader thread only) */
 	struct mc_buf packed;           /* reader's scratch */
 	uint64_t w_added, w_changed, w_unchanged, w_deleted;
+	uint64_t sent, done;            /* batches handed to / finished by the writer */
 
 	uint64_t *dup;             /* open addressing, 0 = empty */
 	size_t dup_cap, dup_n;
@@ -88,10 +92,11 @@ int mc_marc005_parse(const char *s, size_t len, int64_t *ret)
 
 static void quarantine_open(struct imp *im)
 {
-	char dir[1024], file[1024], ts[32];
+	char dir[1024], file[1024], ts[32], safe[96];
 	const char *base;
 	struct tm tm;
 	time_t now = (time_t)im->o.now;
+	size_t k;
 	int n;
 
 	if (!im->o.quarantine_dir || im->qdone)
@@ -101,6 +106,18 @@ static void quarantine_open(struct imp *im)
 	base = base ? base + 1 : im->path;
 	if (strcmp(im->path, "-") == 0 || !*base)
 		base = "stdin";
+	if (strstr(im->path, "://"))
+		base = "harvest";  /* a page URL: one file per harvest run */
+	/* a file name in a file name: no separators, no shell-hostile bytes */
+	for (k = 0; base[k] && k < sizeof(safe) - 1; k++) {
+		unsigned char ch = (unsigned char)base[k];
+
+		safe[k] = ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			   (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_')
+				  ? (char)ch : '_';
+	}
+	safe[k] = '\0';
+	base = safe;
 	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", im->o.quarantine_dir, im->src->id);
@@ -160,8 +177,6 @@ static void bad_record(struct imp *im, const struct mc_record *rec, const struct
 {
 	struct mc_error r = *e;
 
-	if (!r.file[0])
-		mc_error_field(r.file, sizeof(r.file), im->path);
 	if (!r.source[0])
 		mc_error_field(r.source, sizeof(r.source), im->src->id);
 	if (!r.record_id[0] && rec && rec->local_id)
@@ -174,6 +189,8 @@ static void bad_record(struct imp *im, const struct mc_record *rec, const struct
 		r.code = MC_E_PARSE;
 	/* both threads report: the writer when the store refuses a record */
 	pthread_mutex_lock(&im->mu);
+	if (!r.file[0])
+		mc_error_field(r.file, sizeof(r.file), im->path);
 	im->st->bad++;
 	quarantine_put(im, &r, raw, raw_len);
 	if (im->cb && im->reported < MC_MAX_ERRORS_REPORTED) {
@@ -407,6 +424,10 @@ static int write_batch(struct imp *im, struct batch *b)
 		}
 	}
 	id = NULL;
+	if (b->scope && (rc = mc_writer_state_set(w, b->scope, b->key, b->value))) {
+		mc_error_set(&e, rc, "cannot store the state %s/%s", b->scope, b->key);
+		goto fail;
+	}
 	rc = mc_writer_commit(w, &e);
 	w = NULL;
 	if (rc)
@@ -445,6 +466,11 @@ static void *writer_main(void *arg)
 			im->wfatal = 1;
 		mc_buf_reset(&b->buf);
 		b->n = 0;
+		free(b->scope);
+		free(b->key);
+		free(b->value);
+		b->scope = b->key = b->value = NULL;
+		im->done++;
 		im->free_b[im->nfree++] = b;
 		pthread_cond_broadcast(&im->cv);
 	}
@@ -462,9 +488,10 @@ static int hand_off(struct imp *im)
 	while (im->queued && !im->wfatal)
 		pthread_cond_wait(&im->cv, &im->mu);
 	failed = im->wfatal;
-	if (!failed && im->cur && im->cur->n) {
+	if (!failed && im->cur && (im->cur->n || im->cur->scope)) {
 		im->queued = im->cur;
 		im->cur = NULL;
+		im->sent++;
 		pthread_cond_broadcast(&im->cv);
 	}
 	while (!failed && !im->cur) {
@@ -546,8 +573,11 @@ static void pipeline_stop(struct imp *im)
 {
 	size_t i;
 
+	if (im->stopped)
+		return;
+	im->stopped = 1;
 	if (im->writer_running) {
-		if (im->cur && im->cur->n)
+		if (im->cur && (im->cur->n || im->cur->scope))
 			hand_off(im);
 		pthread_mutex_lock(&im->mu);
 		im->closing = 1;
@@ -556,8 +586,12 @@ static void pipeline_stop(struct imp *im)
 		pthread_join(im->writer, NULL);
 		im->writer_running = 0;
 	}
-	for (i = 0; i < NBATCH; i++)
+	for (i = 0; i < NBATCH; i++) {
 		mc_buf_free(&im->batches[i].buf);
+		free(im->batches[i].scope);
+		free(im->batches[i].key);
+		free(im->batches[i].value);
+	}
 	mc_buf_free(&im->packed);
 	im->st->added = im->w_added;
 	im->st->changed = im->w_changed;
@@ -613,69 +647,324 @@ static int on_record(void *ctx, struct mc_record *rec, const struct mc_error *ba
 	return store_record(im, rec, raw, raw_len);
 }
 
+/* ---- the record-by-record import ---- */
+
+struct mc_import {
+	struct imp im;
+	struct mc_import_stats st;
+	struct mc_error err;
+	struct timespec t0;
+	char *input;               /* current input name (guarded by im.mu) */
+};
+
+int mc_import_begin(struct mc_store *s, const struct mc_source *src, const char *input,
+		    const struct mc_import_opts *o, mc_import_report_cb cb, void *ctx,
+		    struct mc_import **ret)
+{
+	struct mc_import *mi;
+	struct imp *im;
+	int rc;
+
+	mi = calloc(1, sizeof(*mi));
+	if (!mi)
+		return -ENOMEM;
+	mi->input = strdup(input ? input : "");
+	if (!mi->input) {
+		free(mi);
+		return -ENOMEM;
+	}
+	mc_error_clear(&mi->err);
+	clock_gettime(CLOCK_MONOTONIC, &mi->t0);
+	im = &mi->im;
+	im->store = s;
+	im->src = src;
+	im->path = mi->input;
+	if (o)
+		im->o = *o;
+	if (!im->o.now)
+		im->o.now = (int64_t)time(NULL);
+	if (!im->o.quarantine_max)
+		im->o.quarantine_max = MC_QUARANTINE_MAX_BYTES;
+	im->cb = cb;
+	im->cbctx = ctx;
+	im->st = &mi->st;
+	im->err = &mi->err;
+	rc = pipeline_start(im);
+	if (rc) {
+		pipeline_stop(im);
+		free(mi->input);
+		free(mi);
+		return rc;
+	}
+	*ret = mi;
+	return 0;
+}
+
+void mc_import_set_input(struct mc_import *mi, const char *input)
+{
+	char *p = strdup(input ? input : "");
+
+	if (!p)
+		return;  /* reports keep naming the previous input */
+	pthread_mutex_lock(&mi->im.mu);
+	free(mi->input);
+	mi->input = p;
+	mi->im.path = p;
+	pthread_mutex_unlock(&mi->im.mu);
+}
+
+int mc_import_record(void *ctx, struct mc_record *rec, const struct mc_error *bad,
+		     const char *raw, size_t raw_len)
+{
+	struct mc_import *mi = ctx;
+
+	return on_record(&mi->im, rec, bad, raw, raw_len);
+}
+
+/* Hand over the current batch (with its state, if any) and wait until the
+ * writer has committed everything handed over. 0 or the fatal error. */
+static int drain(struct imp *im)
+{
+	int rc = 0;
+
+	if (im->cur && (im->cur->n || im->cur->scope))
+		rc = hand_off(im);
+	pthread_mutex_lock(&im->mu);
+	while (!im->wfatal && im->done < im->sent)
+		pthread_cond_wait(&im->cv, &im->mu);
+	if (im->wfatal && !rc)
+		rc = im->fatal ? im->fatal : MC_E_STORE;
+	pthread_mutex_unlock(&im->mu);
+	return rc;
+}
+
+static void copy_fatal(struct mc_import *mi, int rc, struct mc_error *err)
+{
+	if (!err)
+		return;
+	pthread_mutex_lock(&mi->im.mu);
+	if (mi->im.fatal)
+		*err = mi->err;
+	else
+		mc_error_set(err, rc, "%s", mc_strerror(rc));
+	pthread_mutex_unlock(&mi->im.mu);
+}
+
+static int checkpoint(struct mc_import *mi, const char *scope, const char *key,
+		      const char *value, int wait, struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct batch *b;
+	int rc;
+
+	mc_error_clear(err);
+	if (im->fatal) {
+		copy_fatal(mi, im->fatal, err);
+		return im->fatal;
+	}
+	if (!im->cur && (rc = hand_off(im)))
+		goto fail;
+	b = im->cur;
+	free(b->scope);
+	free(b->key);
+	free(b->value);
+	b->scope = strdup(scope);
+	b->key = strdup(key);
+	b->value = value ? strdup(value) : NULL;
+	if (!b->scope || !b->key || (value && !b->value)) {
+		free(b->scope);
+		free(b->key);
+		free(b->value);
+		b->scope = b->key = b->value = NULL;
+		return mc_error_set(err, -ENOMEM, "out of memory");
+	}
+	/* the state goes into the same transaction as the records before it */
+	rc = wait ? drain(im) : hand_off(im);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	copy_fatal(mi, rc, err);
+	return rc;
+}
+
+int mc_import_checkpoint(struct mc_import *mi, const char *scope, const char *key,
+			 const char *value, struct mc_error *err)
+{
+	return checkpoint(mi, scope, key, value, 1, err);
+}
+
+int mc_import_checkpoint_nowait(struct mc_import *mi, const char *scope, const char *key,
+				const char *value, struct mc_error *err)
+{
+	return checkpoint(mi, scope, key, value, 0, err);
+}
+
+/* 1 if id was seen by this import. */
+static int dup_has(const struct imp *im, const char *id)
+{
+	uint64_t h = hash_id(id);
+	size_t i;
+
+	if (!im->dup_cap)
+		return 0;
+	for (i = h & (im->dup_cap - 1); im->dup[i]; i = (i + 1) & (im->dup_cap - 1))
+		if (im->dup[i] == h)
+			return 1;
+	return 0;
+}
+
+struct unseen {
+	struct imp *im;
+	struct mc_buf ids;         /* NUL-separated ids to delete */
+	size_t n;
+};
+
+static int collect_unseen(void *ctx, struct mc_record *rec)
+{
+	struct unseen *u = ctx;
+
+	if (rec->status == MC_REC_DELETED || !rec->local_id || dup_has(u->im, rec->local_id))
+		return 0;
+	if (mc_buf_add(&u->ids, rec->local_id, strlen(rec->local_id) + 1))
+		return -ENOMEM;
+	u->n++;
+	return 0;
+}
+
+int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct mc_writer *w = NULL;
+	struct mc_reader *r;
+	struct unseen u;
+	const char *p, *end;
+	uint64_t n = 0;
+	size_t inbatch;
+	int rc, outcome;
+
+	mc_error_clear(err);
+	memset(&u, 0, sizeof(u));
+	u.im = im;
+	mc_buf_init(&u.ids, (size_t)1 << 31);  /* 4M ids (DUP_MAX_SLOTS / 2) of 512 bytes */
+	if (im->fatal) {
+		copy_fatal(mi, im->fatal, err);
+		return im->fatal;
+	}
+	if (!im->dup_n)
+		return mc_error_set(err, MC_E_USAGE, "the import saw no record: nothing is deleted");
+	if (im->dup_full)
+		return mc_error_set(err, MC_E_USAGE,
+				    "too many records to remember every id: nothing is deleted");
+	rc = drain(im);
+	if (rc) {
+		copy_fatal(mi, rc, err);
+		return rc;
+	}
+	/* everything handed over is committed and the writer thread is idle:
+	 * a snapshot now sees every record of this import */
+	rc = mc_reader_begin(im->store, &r);
+	if (rc) {
+		mc_error_set(err, rc, "cannot read the store");
+		goto out;
+	}
+	rc = mc_store_each(r, im->src->id, collect_unseen, &u, err);
+	mc_reader_end(r);
+	if (rc) {
+		if (rc == -ENOMEM)
+			mc_error_set(err, rc, "out of memory");
+		goto out;
+	}
+	p = u.ids.data;
+	end = p ? p + u.ids.len : NULL;
+	while (p && p < end) {
+		rc = mc_writer_begin(im->store, &w, err);
+		if (rc)
+			goto out;
+		for (inbatch = 0; p < end && inbatch < MC_IMPORT_BATCH; inbatch++) {
+			outcome = 0;
+			rc = mc_writer_delete(w, im->src->id, p, im->o.now, &outcome, err);
+			if (rc)
+				goto out;
+			if (outcome == MC_PUT_DELETED)
+				n++;
+			p += strlen(p) + 1;
+		}
+		rc = mc_writer_commit(w, err);
+		w = NULL;
+		if (rc)
+			goto out;
+	}
+	pthread_mutex_lock(&im->mu);
+	im->w_deleted += n;
+	pthread_mutex_unlock(&im->mu);
+	if (ndeleted)
+		*ndeleted = n;
+out:
+	mc_writer_abort(w);
+	mc_buf_free(&u.ids);
+	return rc;
+}
+
+int mc_import_end(struct mc_import *mi, struct mc_import_stats *st, struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct timespec t1;
+	int rc;
+
+	/* the good records read before any fault are written before we go on */
+	pipeline_stop(im);
+	rc = im->fatal;
+	if (rc && err)
+		*err = mi->err;
+	else
+		mc_error_clear(err);
+	if (im->q)
+		fclose(im->q);
+	free(im->dup);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	mi->st.seconds = (double)(t1.tv_sec - mi->t0.tv_sec) +
+			 (double)(t1.tv_nsec - mi->t0.tv_nsec) / 1e9;
+	if (st)
+		*st = mi->st;
+	free(mi->input);
+	free(mi);
+	return rc;
+}
+
 int mc_import_file(struct mc_store *s, const struct mc_source *src, const char *path,
 		   const struct mc_import_opts *o, mc_import_report_cb cb, void *ctx,
 		   struct mc_import_stats *st, struct mc_error *err)
 {
-	struct mc_import_stats local;
 	struct mc_parse_opts po;
 	struct mc_parse_stats ps = { 0, 0, 0 };
 	struct mc_error perr;
-	struct timespec t0, t1;
-	struct imp im;
+	struct mc_import *mi;
 	int rc;
 
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
+	if (st)
+		memset(st, 0, sizeof(*st));
 	mc_error_clear(err);
-	memset(&im, 0, sizeof(im));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	im.store = s;
-	im.src = src;
-	im.path = path;
-	if (o)
-		im.o = *o;
-	if (!im.o.now)
-		im.o.now = (int64_t)time(NULL);
-	if (!im.o.quarantine_max)
-		im.o.quarantine_max = MC_QUARANTINE_MAX_BYTES;
-	im.cb = cb;
-	im.cbctx = ctx;
-	im.st = st;
-	im.err = err;
-
-	rc = pipeline_start(&im);
-	if (rc) {
-		pipeline_stop(&im);
-		return mc_error_set(err, rc, "cannot start the writing thread");
-	}
+	rc = mc_import_begin(s, src, path, o, cb, ctx, &mi);
+	if (rc)
+		return mc_error_set(err, rc, "cannot start the import");
 	memset(&po, 0, sizeof(po));
-	po.input = im.o.input;
+	po.input = mi->im.o.input;
 	po.filename = path;
 	po.source = src->id;
 	mc_error_clear(&perr);
-	rc = mc_parse_file(path, &po, on_record, &im, &ps, &perr);
-	st->bytes = ps.bytes;
-	/* the good records read before any fault are written before we go on */
-	pipeline_stop(&im);
-	if (rc && !im.fatal) {
+	rc = mc_parse_file(path, &po, mc_import_record, mi, &ps, &perr);
+	mi->st.bytes = ps.bytes;
+	pipeline_stop(&mi->im);
+	if (rc && !mi->im.fatal) {
 		/* the input failed as a whole: keep what was read before the fault */
-		im.fatal = rc;
-		if (err) {
-			*err = perr;
-			err->code = rc;
-			if (!err->file[0])
-				mc_error_field(err->file, sizeof(err->file), path);
-			if (!err->source[0])
-				mc_error_field(err->source, sizeof(err->source), src->id);
-		}
+		mi->im.fatal = rc;
+		mi->err = perr;
+		mi->err.code = rc;
+		if (!mi->err.file[0])
+			mc_error_field(mi->err.file, sizeof(mi->err.file), path);
+		if (!mi->err.source[0])
+			mc_error_field(mi->err.source, sizeof(mi->err.source), src->id);
 	}
-	rc = im.fatal;
-	if (im.q)
-		fclose(im.q);
-	free(im.dup);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	return rc;
+	return mc_import_end(mi, st, err);
 }

@@ -35,10 +35,25 @@ struct mc_source {
 	const char *province;     /* free text, or NULL */
 	const char *url;          /* OAI-PMH base URL, or NULL (file imports only) */
 	const char *metadata_prefix; /* default "oai_dc" */
+	int metadata_prefix_given;   /* 1 if the file sets it (else the harvester may choose) */
 	const char **sets;        /* OAI sets to harvest; nsets == 0: the whole repository */
 	size_t nsets, sets_cap;
 	int visibility;           /* enum mc_visibility; default public */
 	int line;                 /* line of the section header in the file */
+};
+
+/* The [harvest] section: how `mucluc harvest` talks to OAI-PMH providers. */
+struct mc_harvest_config {
+	int jobs;                 /* sources harvested in parallel; default 4 (1..64) */
+	int timeout;              /* seconds for one whole request, 0 = none (default) */
+	int connect_timeout;      /* seconds to connect; default 30 */
+	int low_speed_time;       /* abort a transfer slower than 1 byte/s for this long; default 60 */
+	int retries;              /* attempts per request before the source fails; default 5 */
+	double retry_wait;        /* first backoff wait in seconds (doubles each time); default 2 */
+	double retry_max_wait;    /* cap of one wait, and of a honoured Retry-After; default 300 */
+	const char *ca_file;      /* extra CA certificates (PEM), or NULL */
+	const char *user_agent_contact; /* "+contact" in the User-Agent; default admin_email */
+	int line;                 /* line of the section header, 0 if absent */
 };
 
 struct mc_config {
@@ -54,6 +69,8 @@ struct mc_config {
 	const char *admin_email;  /* or NULL */
 	/* [server] */
 	const char *listen;       /* "host:port"; default "127.0.0.1:8080" */
+	/* [harvest] */
+	struct mc_harvest_config harvest;
 	/* [source "ID"] sections, in file order */
 	struct mc_source *sources;
 	size_t nsources;

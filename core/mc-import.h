@@ -93,6 +93,14 @@ int mc_import_record(void *ctx, struct mc_record *rec, const struct mc_error *ba
  * token). Waits until it is durable. 0 or the fatal store error. */
 int mc_import_checkpoint(struct mc_import *im, const char *scope, const char *key,
 			 const char *value, struct mc_error *err);
+/* The same without waiting for the commit: the records and the state are
+ * handed to the import's writer thread, which commits them in one
+ * transaction, in order, while the caller goes on (the harvester fetches the
+ * next page meanwhile). A later mc_import_checkpoint, delete_unseen or end
+ * waits for it; a failure of that commit is returned by a later call.
+ * 0 or an error already known. */
+int mc_import_checkpoint_nowait(struct mc_import *im, const char *scope, const char *key,
+				const char *value, struct mc_error *err);
 /* After a complete harvest (--full): mark deleted every present record of
  * the source that this import did not see. Refuses (MC_E_USAGE) when the
  * import saw no record or could not remember every id. *ndeleted may be NULL. */

@@ -4,7 +4,7 @@
 
 # To build and run.
 MC_PKGS_BUILD="gcc libc6-dev pkg-config meson ninja-build libxml2-dev liblmdb-dev libicu-dev
- libjansson-dev libinih-dev libyaz-dev"
+ libjansson-dev libinih-dev libyaz-dev libcurl4-openssl-dev"
 # To run the tests: cmocka, the real peers and reference data from Debian.
 # python3: bench/gen-corpus and two comparison scripts in tests/integration.
 MC_PKGS_TEST="libcmocka-dev libxml2-utils xsltproc yaz idzebra-2.0-examples lmdb-utils python3"

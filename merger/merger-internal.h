@@ -1,0 +1,141 @@
+/* merger-internal.h — what the merger's files share (private to merger/).
+ *
+ * A record becomes a member summary (struct mg_mem): the few fields matching
+ * and the merged view need, its match keys, and the id of the union record
+ * it belongs to. Summaries, union records, key lists, the union feed and the
+ * overrides live in named key/value databases reached through struct mg_kv,
+ * so the same engine runs on the LMDB store (a batch of mc_writer) and on an
+ * in-memory table (unit tests, benchmarks). Layout: schemas/union.md. */
+#ifndef MG_MERGER_INTERNAL_H
+#define MG_MERGER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "mg.h"
+
+/* database names */
+#define MG_DB_MEMBER "mg_member"
+#define MG_DB_UNION "mg_union"
+#define MG_DB_KEY "mg_key"
+#define MG_DB_FEED "mg_feed"
+#define MG_DB_OVERRIDE "mg_override"
+
+#define MG_MAX_KEYS 24            /* match keys per record */
+#define MG_MAX_KEY_REFS 64        /* members listed under one key: more = not discriminating */
+#define MG_MAX_CLUSTER 256        /* members of one union re-clustered pairwise */
+#define MG_MAX_LIST 64            /* identifiers / subjects / links kept per member */
+#define MG_MAX_STR 2048           /* any one string kept in a summary */
+#define MG_MAX_REF (MC_MAX_SOURCE_ID + 1 + MC_MAX_ID_BYTES)
+
+/* ---- key/value backend ---- */
+struct mg_kv {
+	void *ctx;
+	int (*get)(void *ctx, const char *db, const void *k, size_t kl, const void **v, size_t *vl);
+	int (*put)(void *ctx, const char *db, const void *k, size_t kl, const void *v, size_t vl);
+	int (*del)(void *ctx, const char *db, const void *k, size_t kl);
+	int (*each)(void *ctx, const char *db, const void *prefix, size_t pl, mc_kv_cb cb,
+		    void *cbctx);
+	int (*seq_next)(void *ctx, const char *name, uint64_t *ret);
+	int (*clear)(void *ctx, const char *db);
+};
+
+/* in-memory backend (kv-mem.c) */
+struct mg_memkv;
+int mg_memkv_new(struct mg_memkv **ret);
+void mg_memkv_free(struct mg_memkv *m);
+void mg_memkv_ops(struct mg_memkv *m, struct mg_kv *kv);
+
+/* ---- member summary ---- */
+struct mg_tv {
+	const char *type, *value;
+};
+
+struct mg_mem {
+	uint64_t uid;            /* union record it belongs to */
+	int64_t datestamp;
+	const char *ref;         /* "source:local_id" */
+	int year, edition, pages;
+	int score;               /* completeness, for choosing the base */
+	int format;
+	const char *material, *title, *ftitle, *fmain, *fpub;
+	const char *resp, *edition_s, *publisher, *place, *date, *extent;
+	const char *call_number;
+	int items;
+	struct mg_tv *ids;
+	size_t nids;
+	const char **names, **fnames;
+	size_t nnames;
+	const char **subjects;
+	size_t nsubjects;
+	const char **links;
+	size_t nlinks;
+	const char **keys;
+	size_t nkeys;
+};
+
+/* Build the summary of a present record (strings in a). 0, -ENOMEM,
+ * MC_E_TOOBIG. */
+int mg_mem_from_record(const struct mc_record *rec, struct mc_arena *a, struct mg_mem *m);
+/* Encode without uid (for "unchanged" comparison: same bytes = same content)
+ * or with it. */
+int mg_mem_pack(const struct mg_mem *m, struct mc_buf *out);
+int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *m);
+
+/* Pair verification: 1 same manifestation, 0 not; why (may be NULL) gets the
+ * deciding rule, static storage. Symmetric. */
+int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why);
+
+/* 1 when a and b share an identifier key (ISBN, ISSN, LCCN, 035, 024). */
+int mg_shared_id(const struct mg_mem *a, const struct mg_mem *b);
+/* Edition statement to a number ("Tái bản lần thứ 2" = 3, "2nd ed." = 2,
+ * "In lần 2" = 2); 0 when none is recognised. */
+int mg_edition_number(const char *s);
+/* Pages from an extent ("215 tr. ; 21 cm", "xii, 340 p."): the largest
+ * number followed by a page word; 0 when none. */
+int mg_extent_pages(const char *s);
+/* Bounded edit distance of a[0..al) and b[0..bl); returns max+1 when above max. */
+int mg_edit_distance(const char *a, size_t al, const char *b, size_t bl, int max);
+
+/* ---- union record ---- */
+enum { MG_UNION_LIVE = 0, MG_UNION_TOMB = 1 };
+
+struct mg_union {
+	uint64_t id;
+	int status;
+	uint64_t survivor;       /* tombstone of a merge: the union it went into; 0 dissolved */
+	int64_t created, datestamp;
+	const char **members;    /* refs, sorted */
+	size_t nmembers, cap;
+};
+
+int mg_union_pack(const struct mg_union *u, struct mc_buf *out);
+int mg_union_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_union *u);
+
+/* ---- varint/str encoding helpers (mg-pack.c) ---- */
+struct mg_rd {
+	const unsigned char *p, *end;
+	int bad;
+};
+int mg_put_u(struct mc_buf *b, uint64_t v);
+int mg_put_s(struct mc_buf *b, const char *s);
+uint64_t mg_get_u(struct mg_rd *r);
+const char *mg_get_s(struct mg_rd *r, struct mc_arena *a);
+void mg_u64be(uint64_t v, unsigned char out[8]);
+uint64_t mg_be64(const void *p);
+
+/* ---- the engine ---- */
+struct mg_merger {
+	struct mg_kv kv;
+	struct mg_memkv *mem;    /* owned when the in-memory backend is used */
+	struct mc_arena *a;      /* per-operation scratch */
+	struct mc_buf tmp, tmp2;
+	int64_t now;
+	struct mg_stats st;
+};
+
+/* Place a member again from its stored summary (after an override). */
+int mg_merger_replace(struct mg_merger *m, const char *ref);
+
+#endif

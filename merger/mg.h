@@ -1,0 +1,121 @@
+/* mg.h — the merger: deduplicates the records of all libraries into stable
+ * union records (one per edition) that list every holding library.
+ *
+ * Records are matched by keys (ISBN-13, ISSN, LCCN, 035 control numbers
+ * with a known prefix, 024, and a folded title + name + year key), each
+ * candidate verified (year, edition, extent, material, title similarity,
+ * conflicting ISBN/ISSN). A union record keeps its id while members come and
+ * go; merged unions and dissolved ones leave tombstones. Data layout:
+ * schemas/union.md. */
+#ifndef MG_H
+#define MG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+struct mg_merger;
+
+struct mg_stats {
+	uint64_t records;      /* feed entries / records applied */
+	uint64_t unchanged;    /* members whose summary did not change */
+	uint64_t unions_new;
+	uint64_t unions_merged;   /* unions that became tombstones by a merge */
+	uint64_t unions_split;    /* new unions made by a split */
+	uint64_t unions_dissolved;
+	uint64_t unions_changed;  /* datestamp bumps (feed entries written) */
+	uint64_t source_dups;     /* a member joined a union holding a record of its own source */
+};
+
+/* A merger on an in-memory table (tests, benchmarks). Caller frees with
+ * mg_merger_free. 0, -ENOMEM. */
+int mg_merger_new_memory(struct mg_merger **ret);
+/* A merger working inside the store batch w (borrowed: the caller commits
+ * or aborts it, and must not use this merger after that without calling
+ * mg_merger_use_writer again). 0, -ENOMEM, MC_E_USAGE (the store build has
+ * no key/value databases). */
+int mg_merger_new_writer(struct mc_writer *w, struct mg_merger **ret);
+/* A read-only merger on the reader snapshot r (borrowed; export, explain):
+ * writes fail with MC_E_USAGE. 0, -ENOMEM, MC_E_USAGE as above. */
+int mg_merger_new_reader(struct mc_reader *r, struct mg_merger **ret);
+/* Point an existing writer-backed merger at a new batch. */
+void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w);
+/* Free. NULL is a no-op. */
+void mg_merger_free(struct mg_merger *m);
+/* Time used for union datestamps (seconds since the epoch); default time(). */
+void mg_merger_set_time(struct mg_merger *m, int64_t now);
+/* Counters since creation (borrowed). */
+const struct mg_stats *mg_merger_stats(const struct mg_merger *m);
+
+/* Apply one record as it now is (present or deleted): update its summary,
+ * its union and neighbouring unions, and the union feed. rec is only read.
+ * 0, -ENOMEM, MC_E_TOOBIG, MC_E_CORRUPT, MC_E_STORE; err filled in. */
+int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_error *err);
+
+/* Drop every union, member, key and union-feed entry (overrides stay);
+ * the caller then applies every record again. 0 or error. */
+int mg_merger_clear(struct mg_merger *m);
+
+/* Run the merge stage on the store: consume the record change feed from
+ * the cursor (state "merger"/"cursor") in batches of 25,000 entries,
+ * committing union data, union feed and cursor together. rebuild: clear
+ * everything first and apply every stored record. now: datestamp for union
+ * changes (0: time()). st (may be NULL) gets the totals. 0 or error. */
+int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats *st,
+		   struct mc_error *err);
+
+/* ---- reading union records ---- */
+
+/* A union record as exported. Strings borrowed for the callback. */
+struct mg_union_view {
+	uint64_t id;
+	int tombstone;
+	uint64_t survivor;      /* tombstone of a merge: where it went; 0 otherwise */
+	int64_t datestamp;
+	size_t nmembers;
+	const char *const *members;   /* "source:local-id", sorted */
+};
+
+/* Merged record of union id as JSON (one line, no newline) appended to out:
+ * {"id","datestamp","title",...,"ids","subjects","links","holdings":[{"library",
+ * "name","call_number","items","link"}],"members":["source:local-id"],
+ * "provenance":[{"source","local_id","datestamp"}]}; tombstones give
+ * {"id","deleted":true,"survivor"}. names (may be NULL) maps a source id to
+ * the library name; url (may be NULL) gives a link to the library's own record
+ * (borrowed result or NULL). 0, MC_E_NOTFOUND, -ENOMEM. */
+typedef const char *(*mg_name_fn)(void *ctx, const char *source);
+typedef const char *(*mg_link_fn)(void *ctx, const char *source, const char *local_id,
+				  struct mc_buf *scratch);
+int mg_union_json(struct mg_merger *m, uint64_t id, mg_name_fn names, mg_link_fn link,
+		  void *ctx, struct mc_buf *out);
+/* The same merged record as MARCXML <record> (no collection wrapper). */
+int mg_union_marcxml(struct mg_merger *m, uint64_t id, struct mc_buf *out);
+
+/* Every union record (tombstones too) in id order; cb returns non-zero to
+ * stop. 0 or the callback's value. */
+int mg_union_each(struct mg_merger *m, int (*cb)(void *ctx, const struct mg_union_view *u),
+		  void *ctx);
+/* Union id of member "source:local-id". 0, MC_E_NOTFOUND. */
+int mg_member_union(struct mg_merger *m, const char *ref, uint64_t *ret);
+/* Union feed after seq (at most max, 0 = all). */
+int mg_feed_each(struct mg_merger *m, uint64_t after, uint64_t max,
+		 int (*cb)(void *ctx, uint64_t seq, uint64_t union_id), void *ctx);
+
+/* ---- librarians' corrections (persist, survive rebuilds) ---- */
+enum mg_override_kind { MG_NEVER = 1, MG_JOIN = 2, MG_SPLIT = 3 };
+/* MG_NEVER/MG_JOIN: ref1, ref2 are members "source:local-id"; MG_SPLIT:
+ * ref1 is a member that must stand alone (ref2 NULL). The rule is stored;
+ * the caller re-applies the records concerned (mg_store_override does).
+ * 0, MC_E_USAGE. */
+int mg_override_set(struct mg_merger *m, int kind, const char *ref1, const char *ref2);
+/* Store an override and re-cluster on the store (one batch). A union id
+ * given to MG_SPLIT splits every member of it. 0 or error. */
+int mg_store_override(struct mc_store *s, int kind, const char *id1, const char *id2,
+		      int64_t now, struct mc_error *err);
+
+/* Explain union id (or member ref): its members, their keys and, pair by
+ * pair, the rule decisions, as text appended to out. 0, MC_E_NOTFOUND. */
+int mg_explain(struct mg_merger *m, const char *id, struct mc_buf *out);
+
+#endif

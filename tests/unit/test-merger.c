@@ -1,0 +1,554 @@
+/* test-merger.c — the merger: rules, keys, clustering, union records,
+ * overrides, rebuild; on the in-memory table and on a real LMDB store. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core.h"
+#include "merger-internal.h"
+#include "mg.h"
+
+struct spec {
+	const char *src, *id, *title;
+	int year;
+	const char *isbn, *n1, *n2, *pub, *extent, *edition;
+};
+
+static struct mc_record *mk(const struct spec *s)
+{
+	struct mc_record *r;
+	struct mc_arena *a;
+
+	assert_int_equal(mc_record_new(&r), 0);
+	a = r->arena;
+	r->source = mc_arena_strdup(a, s->src);
+	r->local_id = mc_arena_strdup(a, s->id);
+	r->status = MC_REC_PRESENT;
+	r->datestamp = 1700000000;
+	r->format = MC_FMT_MARC21;
+	r->f.title = s->title ? mc_arena_strdup(a, s->title) : NULL;
+	r->f.year = s->year;
+	r->f.material = "book";
+	r->f.publisher = s->pub ? mc_arena_strdup(a, s->pub) : NULL;
+	r->f.extent = s->extent ? mc_arena_strdup(a, s->extent) : NULL;
+	r->f.edition = s->edition ? mc_arena_strdup(a, s->edition) : NULL;
+	if (s->isbn)
+		assert_int_equal(mc_tvv_add(r, &r->f.ids, "isbn", s->isbn, strlen(s->isbn)), 0);
+	if (s->n1) {
+		r->f.names = mc_arena_zalloc(a, 2 * sizeof(*r->f.names));
+		r->f.names_cap = 2;
+		r->f.names[r->f.nnames].name = mc_arena_strdup(a, s->n1);
+		r->f.names[r->f.nnames++].kind = MC_NAME_PERSONAL;
+		if (s->n2) {
+			r->f.names[r->f.nnames].name = mc_arena_strdup(a, s->n2);
+			r->f.names[r->f.nnames++].kind = MC_NAME_PERSONAL;
+		}
+	}
+	return r;
+}
+
+static void apply(struct mg_merger *m, const struct spec *s)
+{
+	struct mc_record *r = mk(s);
+	struct mc_error e;
+
+	mc_error_clear(&e);
+	assert_int_equal(mg_merger_apply(m, r, &e), 0);
+	mc_record_free(r);
+}
+
+static void delete(struct mg_merger *m, const char *src, const char *id)
+{
+	struct mc_record *r;
+
+	assert_int_equal(mc_record_new(&r), 0);
+	r->source = src;
+	r->local_id = id;
+	r->status = MC_REC_DELETED;
+	assert_int_equal(mg_merger_apply(m, r, NULL), 0);
+	mc_record_free(r);
+}
+
+static uint64_t uid(struct mg_merger *m, const char *ref)
+{
+	uint64_t u = 0;
+
+	assert_int_equal(mg_member_union(m, ref, &u), 0);
+	return u;
+}
+
+struct view_copy {
+	uint64_t id;
+	int tomb;
+	uint64_t survivor;
+	int64_t datestamp;
+	char members[512];
+};
+
+struct views {
+	struct view_copy v[64];
+	size_t n;
+};
+
+static int grab(void *ctx, const struct mg_union_view *u)
+{
+	struct views *x = ctx;
+	struct view_copy *c;
+	size_t i;
+
+	if (x->n >= 64)
+		return 1;
+	c = &x->v[x->n++];
+	c->id = u->id;
+	c->tomb = u->tombstone;
+	c->survivor = u->survivor;
+	c->datestamp = u->datestamp;
+	c->members[0] = '\0';
+	for (i = 0; i < u->nmembers; i++) {
+		strncat(c->members, u->members[i], sizeof(c->members) - strlen(c->members) - 2);
+		strcat(c->members, " ");
+	}
+	return 0;
+}
+
+static const struct view_copy *view(struct mg_merger *m, struct views *vs, uint64_t id)
+{
+	size_t i;
+
+	vs->n = 0;
+	assert_int_equal(mg_union_each(m, grab, vs), 0);
+	for (i = 0; i < vs->n; i++)
+		if (vs->v[i].id == id)
+			return &vs->v[i];
+	fail_msg("union %llu not found", (unsigned long long)id);
+	return NULL;
+}
+
+/* the partition: sorted lines "members" of the live unions */
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void partition(struct mg_merger *m, char *out, size_t outsz)
+{
+	struct views vs;
+	char *lines[64];
+	size_t i, n = 0;
+
+	vs.n = 0;
+	assert_int_equal(mg_union_each(m, grab, &vs), 0);
+	for (i = 0; i < vs.n; i++)
+		if (!vs.v[i].tomb)
+			lines[n++] = vs.v[i].members;
+	qsort(lines, n, sizeof(*lines), cmp_line);
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strncat(out, lines[i], outsz - strlen(out) - 2);
+		strcat(out, "|");
+	}
+}
+
+static uint64_t feed_count(struct mg_merger *m)
+{
+	struct views dummy;
+
+	(void)dummy;
+	return mg_merger_stats(m)->unions_changed;
+}
+
+/* ---- rules ---- */
+
+static void test_edition_extent(void **state)
+{
+	(void)state;
+	assert_int_equal(mg_edition_number("Tái bản lần thứ 2"), 3);
+	assert_int_equal(mg_edition_number("Tái bản lần thứ 1, có sửa chữa, bổ sung"), 2);
+	assert_int_equal(mg_edition_number("In lần 2"), 2);
+	assert_int_equal(mg_edition_number("2nd ed."), 2);
+	assert_int_equal(mg_edition_number("Third edition"), 3);
+	assert_int_equal(mg_edition_number("Xuất bản lần thứ 4"), 4);
+	assert_int_equal(mg_edition_number("Bản đặc biệt"), 0);
+	assert_int_equal(mg_edition_number(NULL), 0);
+	assert_int_equal(mg_extent_pages("215 tr. ; 21 cm"), 215);
+	assert_int_equal(mg_extent_pages("xii, 340 p. : ill."), 340);
+	assert_int_equal(mg_extent_pages("1 v. (unpaged)"), 0);
+	assert_int_equal(mg_edit_distance("abc", 3, "abd", 3, 2), 1);
+	assert_int_equal(mg_edit_distance("abcdef", 6, "a", 1, 2), 3);
+}
+
+static int verify_specs(const struct spec *a, const struct spec *b, const char **why)
+{
+	struct mc_record *ra = mk(a), *rb = mk(b);
+	struct mc_arena *ar;
+	struct mg_mem ma, mb;
+	int ok;
+
+	assert_int_equal(mc_arena_new(0, &ar), 0);
+	assert_int_equal(mg_mem_from_record(ra, ar, &ma), 0);
+	assert_int_equal(mg_mem_from_record(rb, ar, &mb), 0);
+	ok = mg_verify(&ma, &mb, why);
+	if (getenv("MG_DEBUG"))
+		fprintf(stderr, "verify %s / %s: %d %s\n", ma.ftitle, mb.ftitle, ok, *why);
+	/* symmetric, so that the result does not depend on arrival order */
+	assert_int_equal(ok, mg_verify(&mb, &ma, NULL));
+	mc_arena_free(ar);
+	mc_record_free(ra);
+	mc_record_free(rb);
+	return ok;
+}
+
+static void test_verify(void **state)
+{
+	const char *why;
+	struct spec a = { "l1", "1", "Nhà giả kim : tiểu thuyết", 2015, "9786041234567",
+			  "Paulo Coelho", NULL, "Nxb. Hội Nhà văn", "227 tr. ; 21 cm", NULL };
+	struct spec b = a;
+
+	(void)state;
+	b.src = "l2";
+	/* subtitle dropped, ALL CAPS, no diacritics, publisher written otherwise */
+	b.title = "NHA GIA KIM";
+	b.pub = "Hội Nhà văn";
+	b.extent = "228 tr.";
+	assert_true(verify_specs(&a, &b, &why));
+	/* a shared ISBN does not merge two years (reprints reuse ISBNs) */
+	b.year = 2018;
+	assert_false(verify_specs(&a, &b, &why));
+	assert_string_equal(why, "years differ");
+	b.year = 2015;
+	/* conflicting ISBNs */
+	b.isbn = "9786041234574";
+	assert_false(verify_specs(&a, &b, &why));
+	assert_string_equal(why, "conflicting ISBNs");
+	/* no ISBN: title + names + year; a typo is tolerated */
+	b.isbn = NULL;
+	b.title = "Nhà già kimm : tiểu thuyết";
+	assert_true(verify_specs(&a, &b, &why));
+	/* ... but not another name */
+	b.n1 = "Nguyễn Nhật Ánh";
+	assert_false(verify_specs(&a, &b, &why));
+	b.n1 = "Paulo Coelho";
+	/* editions differ */
+	b.edition = "Tái bản lần thứ 2";
+	a.edition = "In lần 2";
+	assert_false(verify_specs(&a, &b, &why));
+	assert_string_equal(why, "editions differ");
+	a.edition = NULL;
+	b.edition = NULL;
+	/* page counts far apart */
+	b.extent = "400 tr.";
+	assert_false(verify_specs(&a, &b, &why));
+	b.extent = NULL;
+	/* a number in the title is never a typo */
+	a.title = "Toán 10";
+	b.title = "Toán 11";
+	a.isbn = NULL;
+	assert_false(verify_specs(&a, &b, &why));
+}
+
+/* ---- clustering ---- */
+
+static const struct spec A1 = { "l1", "a1", "Dế mèn phiêu lưu ký", 2010, "9786042000000",
+				"Tô Hoài", NULL, "Kim Đồng", "144 tr.", NULL };
+static const struct spec C3 = { "l3", "c3", "De men phieu luu ky", 2010, NULL, "Tô Hoài Nguyễn Sen",
+				NULL, "NXB Kim Đồng", "145 tr.", NULL };
+static const struct spec B2 = { "l2", "b2", "Dế Mèn phiêu lưu ký : truyện", 2010, "9786042000000",
+				"Tô Hoài", "Tô Hoài Nguyễn Sen", "Kim Đồng", "144 tr.", NULL };
+
+static void test_bridge_split_delete(void **state)
+{
+	struct mg_merger *m;
+	struct views vs;
+	struct spec b;
+	uint64_t ua, uc, before;
+	const struct view_copy *v;
+	int64_t ds;
+
+	(void)state;
+	assert_int_equal(mg_merger_new_memory(&m), 0);
+	mg_merger_set_time(m, 1000);
+	apply(m, &A1);
+	mg_merger_set_time(m, 1001);
+	apply(m, &C3);
+	ua = uid(m, "l1:a1");
+	uc = uid(m, "l3:c3");
+	/* no identifier and no name in common: two unions */
+	assert_int_not_equal(ua, uc);
+
+	/* a bridging record joins both: the older id survives */
+	mg_merger_set_time(m, 1002);
+	apply(m, &B2);
+	assert_int_equal(uid(m, "l2:b2"), ua);
+	assert_int_equal(uid(m, "l3:c3"), ua);
+	v = view(m, &vs, uc);
+	assert_true(v->tomb);
+	assert_int_equal(v->survivor, ua);
+	v = view(m, &vs, ua);
+	assert_false(v->tomb);
+	assert_string_equal(v->members, "l1:a1 l2:b2 l3:c3 ");
+	assert_int_equal(v->datestamp, 1002);
+
+	/* unchanged re-import (new datestamp only): no bump, no feed entry */
+	before = feed_count(m);
+	mg_merger_set_time(m, 1003);
+	{
+		struct mc_record *r = mk(&A1);
+
+		r->datestamp = 1800000000;
+		assert_int_equal(mg_merger_apply(m, r, NULL), 0);
+		mc_record_free(r);
+	}
+	assert_int_equal(feed_count(m), before);
+	assert_int_equal(view(m, &vs, ua)->datestamp, 1002);
+
+	/* the bridge changes (loses the second name): c3 splits off */
+	b = B2;
+	b.n2 = NULL;
+	mg_merger_set_time(m, 1004);
+	apply(m, &b);
+	assert_int_equal(uid(m, "l1:a1"), ua);
+	assert_int_equal(uid(m, "l2:b2"), ua);
+	uc = uid(m, "l3:c3");
+	assert_int_not_equal(uc, ua);
+	v = view(m, &vs, ua);
+	assert_string_equal(v->members, "l1:a1 l2:b2 ");
+	assert_int_equal(v->datestamp, 1004);
+	assert_string_equal(view(m, &vs, uc)->members, "l3:c3 ");
+
+	/* deleting the last member dissolves the union: a tombstone */
+	mg_merger_set_time(m, 1005);
+	delete(m, "l3", "c3");
+	v = view(m, &vs, uc);
+	assert_true(v->tomb);
+	assert_int_equal(v->survivor, 0);
+	assert_int_equal(v->datestamp, 1005);
+	assert_int_equal(mg_member_union(m, "l3:c3", &ua), MC_E_NOTFOUND);
+	ds = view(m, &vs, uid(m, "l1:a1"))->datestamp;
+	assert_int_equal(ds, 1004);
+	mg_merger_free(m);
+}
+
+static void test_source_rule(void **state)
+{
+	struct mg_merger *m;
+	struct spec x = A1;
+
+	(void)state;
+	assert_int_equal(mg_merger_new_memory(&m), 0);
+	apply(m, &A1);
+	/* the same library holds the same edition twice: kept, reported */
+	x.id = "a1-copy";
+	apply(m, &x);
+	assert_int_equal(uid(m, "l1:a1"), uid(m, "l1:a1-copy"));
+	assert_int_equal(mg_merger_stats(m)->source_dups, 1);
+	mg_merger_free(m);
+}
+
+static const struct spec SET[] = {
+	{ "l1", "a1", "Dế mèn phiêu lưu ký", 2010, "9786042000000", "Tô Hoài", NULL, "Kim Đồng", "144 tr.", NULL },
+	{ "l2", "b2", "Dế Mèn phiêu lưu ký : truyện", 2010, "9786042000000", "Tô Hoài", NULL, "Kim Đồng", "144 tr.", NULL },
+	{ "l3", "c3", "DE MEN PHIEU LUU KY", 2010, NULL, "To Hoai", NULL, "NXB Kim Đồng", "145 tr.", NULL },
+	{ "l1", "a2", "Dế mèn phiêu lưu ký", 2015, "9786042000017", "Tô Hoài", NULL, "Kim Đồng", "150 tr.", "Tái bản lần thứ 1" },
+	{ "l2", "b3", "Dế mèn phiêu lưu ký", 2015, NULL, "Tô Hoài", NULL, "Kim Đồng", "150 tr.", "Tái bản lần thứ 1" },
+	{ "l1", "a3", "Số đỏ", 1936, NULL, "Vũ Trọng Phụng", NULL, "Hà Nội báo", NULL, NULL },
+	{ "l4", "d1", "Số đỏ : tiểu thuyết", 1936, NULL, "Vũ Trọng Phụng", NULL, NULL, NULL, NULL },
+	{ "l4", "d2", "Toán 10", 2020, "9786040000019", NULL, NULL, "Giáo dục", "200 tr.", NULL },
+	{ "l3", "c4", "Toán 11", 2020, "9786040000026", NULL, NULL, "Giáo dục", "200 tr.", NULL },
+};
+
+static void test_overrides_rebuild(void **state)
+{
+	struct mg_merger *m;
+	char inc[4096], reb[4096];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(mg_merger_new_memory(&m), 0);
+	for (i = 0; i < sizeof(SET) / sizeof(SET[0]); i++)
+		apply(m, &SET[i]);
+	partition(m, inc, sizeof(inc));
+	assert_string_equal(inc, "l1:a1 l2:b2 l3:c3 |l1:a2 l2:b3 |l1:a3 l4:d1 |l3:c4 |l4:d2 |");
+
+	/* librarians: never a3/d1, split c3 out, join c4 with d2 */
+	assert_int_equal(mg_override_set(m, MG_NEVER, "l1:a3", "l4:d1"), 0);
+	assert_int_equal(mg_merger_replace(m, "l1:a3"), 0);
+	assert_int_equal(mg_override_set(m, MG_SPLIT, "l3:c3", NULL), 0);
+	assert_int_equal(mg_merger_replace(m, "l3:c3"), 0);
+	assert_int_equal(mg_override_set(m, MG_JOIN, "l3:c4", "l4:d2"), 0);
+	assert_int_equal(mg_merger_replace(m, "l3:c4"), 0);
+	assert_int_equal(mg_override_set(m, MG_JOIN, "l3:c4", "l3:c4"), MC_E_USAGE);
+	partition(m, inc, sizeof(inc));
+	assert_string_equal(inc, "l1:a1 l2:b2 |l1:a2 l2:b3 |l1:a3 |l3:c3 |l3:c4 l4:d2 |l4:d1 |");
+
+	/* rebuild: clear and apply again, in another order: same partition */
+	assert_int_equal(mg_merger_clear(m), 0);
+	for (i = sizeof(SET) / sizeof(SET[0]); i-- > 0;)
+		apply(m, &SET[i]);
+	partition(m, reb, sizeof(reb));
+	assert_string_equal(reb, inc);
+	mg_merger_free(m);
+}
+
+static void test_rebuild_after_changes(void **state)
+{
+	struct mg_merger *m;
+	char inc[4096], reb[4096];
+	struct spec x;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(mg_merger_new_memory(&m), 0);
+	for (i = 0; i < sizeof(SET) / sizeof(SET[0]); i++)
+		apply(m, &SET[i]);
+	/* history: b2 loses its ISBN and changes title; d1 deleted and back */
+	x = SET[1];
+	x.isbn = NULL;
+	x.title = "Hà Nội 36 phố phường";
+	apply(m, &x);
+	delete(m, "l4", "d1");
+	apply(m, &SET[6]);
+	partition(m, inc, sizeof(inc));
+	assert_int_equal(mg_merger_clear(m), 0);
+	for (i = 0; i < sizeof(SET) / sizeof(SET[0]); i++)
+		apply(m, i == 1 ? &x : &SET[i]);
+	partition(m, reb, sizeof(reb));
+	assert_string_equal(reb, inc);
+	assert_non_null(strstr(inc, "|l2:b2 |"));
+	mg_merger_free(m);
+}
+
+static void test_json_export(void **state)
+{
+	struct mg_merger *m;
+	struct mc_buf out;
+	uint64_t u;
+
+	(void)state;
+	assert_int_equal(mg_merger_new_memory(&m), 0);
+	apply(m, &SET[0]);
+	apply(m, &SET[2]);
+	apply(m, &SET[1]);
+	u = uid(m, "l1:a1");
+	mc_buf_init(&out, 1 << 20);
+	assert_int_equal(mg_union_json(m, u, NULL, NULL, NULL, &out), 0);
+	/* the base is the most complete member with diacritics, not the ALL CAPS one */
+	assert_non_null(strstr(out.data, "\"title\":\"Dế mèn phiêu lưu ký\""));
+	assert_non_null(strstr(out.data, "\"members\":[\"l1:a1\",\"l2:b2\",\"l3:c3\"]"));
+	assert_non_null(strstr(out.data, "\"isbn\":[\"9786042000000\"]"));
+	assert_non_null(strstr(out.data, "\"library\":\"l3\""));
+	mc_buf_reset(&out);
+	assert_int_equal(mg_union_marcxml(m, u, &out), 0);
+	assert_non_null(strstr(out.data, "<controlfield tag=\"001\">"));
+	assert_non_null(strstr(out.data, "tag=\"852\""));
+	mc_buf_reset(&out);
+	assert_int_equal(mg_explain(m, "l3:c3", &out), 0);
+	assert_non_null(strstr(out.data, "link l2:b2 ~ l3:c3"));
+	mc_buf_free(&out);
+	mg_merger_free(m);
+}
+
+/* ---- on a real LMDB store, through the change feed ---- */
+
+static void put_specs(struct mc_store *st, const struct spec *v, size_t n)
+{
+	struct mc_writer *w;
+	struct mc_error e;
+	size_t i;
+
+	assert_int_equal(mc_writer_begin(st, &w, &e), 0);
+	for (i = 0; i < n; i++) {
+		struct mc_record *r = mk(&v[i]);
+
+		assert_int_equal(mc_writer_put(w, r, NULL, &e), 0);
+		mc_record_free(r);
+	}
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+}
+
+static void store_partition(struct mc_store *st, char *out, size_t outsz)
+{
+	struct mc_reader *r;
+	struct mg_merger *m;
+
+	assert_int_equal(mc_reader_begin(st, &r), 0);
+	assert_int_equal(mg_merger_new_reader(r, &m), 0);
+	partition(m, out, outsz);
+	mg_merger_free(m);
+	mc_reader_end(r);
+}
+
+static void test_store(void **state)
+{
+	char dir[] = "/tmp/test-merger.XXXXXX", cmd[128], inc[4096], reb[4096];
+	struct mc_store *st;
+	struct mg_stats s;
+	struct mc_error e;
+	struct spec x;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mc_store_open(dir, MC_STORE_CREATE, &st, &e), 0);
+	put_specs(st, SET, sizeof(SET) / sizeof(SET[0]));
+	if (mg_store_merge(st, 0, 100, &s, &e) == MC_E_USAGE) {
+		mc_store_close(st);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+		printf("this build's store has no key/value databases: %s\n", e.msg);
+		skip();
+	}
+	assert_int_equal(s.records, sizeof(SET) / sizeof(SET[0]));
+	store_partition(st, inc, sizeof(inc));
+	assert_string_equal(inc, "l1:a1 l2:b2 l3:c3 |l1:a2 l2:b3 |l1:a3 l4:d1 |l3:c4 |l4:d2 |");
+
+	/* nothing new in the feed: nothing to do */
+	assert_int_equal(mg_store_merge(st, 0, 101, &s, &e), 0);
+	assert_int_equal(s.records, 0);
+	assert_int_equal(s.unions_changed, 0);
+
+	/* the same records again (the store writes nothing): no union change */
+	put_specs(st, SET, sizeof(SET) / sizeof(SET[0]));
+	assert_int_equal(mg_store_merge(st, 0, 102, &s, &e), 0);
+	assert_int_equal(s.unions_changed, 0);
+
+	/* b2 changes beyond recognition; an override; then rebuild */
+	x = SET[1];
+	x.isbn = NULL;
+	x.title = "Hà Nội 36 phố phường";
+	put_specs(st, &x, 1);
+	assert_int_equal(mg_store_merge(st, 0, 103, &s, &e), 0);
+	assert_int_equal(s.records, 1);
+	assert_int_equal(mg_store_override(st, MG_NEVER, "l1:a3", "l4:d1", 104, &e), 0);
+	store_partition(st, inc, sizeof(inc));
+	assert_string_equal(inc, "l1:a1 l3:c3 |l1:a2 l2:b3 |l1:a3 |l2:b2 |l3:c4 |l4:d1 |l4:d2 |");
+	assert_int_equal(mg_store_merge(st, 1, 105, &s, &e), 0);
+	store_partition(st, reb, sizeof(reb));
+	assert_string_equal(reb, inc);
+	mc_store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_edition_extent),
+		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_bridge_split_delete),
+		cmocka_unit_test(test_source_rule),
+		cmocka_unit_test(test_overrides_rebuild),
+		cmocka_unit_test(test_rebuild_after_changes),
+		cmocka_unit_test(test_json_export),
+		cmocka_unit_test(test_store),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
