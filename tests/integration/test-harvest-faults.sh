@@ -66,7 +66,10 @@ run 500;   all_ok 500 "500 once";            check_eq "500: retried once" 2 "$(r
 run reset; all_ok reset "connection reset mid-page"; check_eq "reset: retried once" 2 "$(reqs reset "$first_page")"
 run stall=6
 all_ok stall=6 "page stalls longer than low_speed_time (2 s)"
-check_eq "stall=6: the stalled page was asked again" 2 "$(reqs stall=6 "$first_page")"
+# at least twice: on a loaded machine a retry may itself be slow enough to retry
+n_stall=$(reqs stall=6 "$first_page")
+if [ "$n_stall" -ge 2 ]; then ok "stall=6: the stalled page was asked again ($n_stall times)"
+else fail "stall=6: the stalled page was asked again (asked $n_stall times)"; fi
 
 # -- hard failures: the source fails cleanly ------------------------------------------
 run 500=always

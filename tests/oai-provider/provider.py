@@ -436,6 +436,10 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = status
             entry["bytes"] = len(body)
             entry["ce"] = ce
+            # Logged before the body goes out: a client that has read the
+            # response must find its request in the log (tests read the log
+            # as soon as the harvester exits).
+            self.finish_log(entry)
         return body
 
     def finish_log(self, entry):
