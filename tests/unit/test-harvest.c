@@ -20,35 +20,16 @@
 #include "harvester-internal.h"
 #include "hv.h"
 
-static char tmpdir[256];
+#include "unit-tmp.h"
 
 static int make_tmpdir(void **state)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "%s/mc-test-harvest.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(tmpdir));
-	return 0;
+	return unit_tmpdir_make("harvest");
 }
 
 static int remove_tmpdir(void **state)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-	assert_int_equal(fclose(f), 0);
-	return path;
+	return unit_tmpdir_remove();
 }
 
 /* ---- datestamps ---- */
