@@ -2352,24 +2352,35 @@ int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_
 	return writer_apply(w, LOG_KV_PUT, w->key, w->klen, val, vlen, NULL, NULL);
 }
 
-/* Delete key from kv database db. 0, MC_E_NOTFOUND (no such key or
- * database: nothing written), MC_E_USAGE, MC_E_TOOBIG, or an error that
- * poisons the batch. */
-int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_t klen)
+/* The existing kv database db of a batch, for a read or delete of key: 0
+ * with *e set, MC_E_NOTFOUND (no such database, or a key too long to have
+ * been stored), or an error. */
+static int writer_kv_existing(struct mc_writer *w, const char *db, const void *key,
+			      size_t klen, const struct db_ent **e)
 {
-	const struct db_ent *e;
-	int oc = KV_ABSENT, rc = writer_check(w, NULL);
+	int rc = writer_check(w, NULL);
 
 	if (rc)
 		return rc;
 	rc = kv_key_check(w->s, key, klen);
 	if (rc)
 		return rc == MC_E_TOOBIG ? MC_E_NOTFOUND : rc;
-	rc = writer_db(w, db, 0, &e, NULL);
+	rc = writer_db(w, db, 0, e, NULL);
 	if (rc)
 		return rc;
-	if (!e)
-		return MC_E_NOTFOUND;
+	return *e ? 0 : MC_E_NOTFOUND;
+}
+
+/* Delete key from kv database db. 0, MC_E_NOTFOUND (no such key or
+ * database: nothing written), MC_E_USAGE, MC_E_TOOBIG, or an error that
+ * poisons the batch. */
+int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_t klen)
+{
+	const struct db_ent *e;
+	int oc = KV_ABSENT, rc = writer_kv_existing(w, db, key, klen, &e);
+
+	if (rc)
+		return rc;
 	kv_log_key(w, e, key, klen);
 	rc = writer_apply(w, LOG_KV_DEL, w->key, w->klen, NULL, 0, &oc, NULL);
 	if (rc)
@@ -2391,14 +2402,9 @@ int mc_writer_kv_get(struct mc_writer *w, const char *db, const void *key, size_
 		return rc;
 	if (!val || !vlen)
 		return MC_E_USAGE;
-	rc = kv_key_check(w->s, key, klen);
-	if (rc)
-		return rc == MC_E_TOOBIG ? MC_E_NOTFOUND : rc;
-	rc = writer_db(w, db, 0, &e, NULL);
+	rc = writer_kv_existing(w, db, key, klen, &e);
 	if (rc)
 		return rc;
-	if (!e)
-		return MC_E_NOTFOUND;
 	rc = mdb_get(w->txn, e->dbi, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return MC_E_NOTFOUND;
