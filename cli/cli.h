@@ -40,7 +40,7 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv);
 
 /* The merge stage on an open store (cmd-merge.c): prints a summary line.
  * EXIT_ALL_GOOD or EXIT_PARTLY (error printed). */
-int cli_run_merge(struct mc_store *s, int rebuild);
+int cli_run_merge(struct mc_store *s, unsigned flags, int verbose);
 /* `export --union`: every live union record to stdout. Exit status. */
 int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
 int cmd_harvest(const struct cli *cli, int argc, char **argv);

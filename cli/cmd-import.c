@@ -143,7 +143,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 		}
 	}
 	/* the next stage: merge what changed (cli is the one place stages run in order) */
-	if (merge && cli_run_merge(store, 0) != EXIT_ALL_GOOD)
+	if (merge && cli_run_merge(store, 0, 0) != EXIT_ALL_GOOD)
 		ret = EXIT_PARTLY;
 out:
 	mc_store_close(store);

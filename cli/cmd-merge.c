@@ -11,7 +11,7 @@
 #include "mg.h"
 
 static const char merge_usage[] =
-	"Usage: mucluc merge [--rebuild]\n"
+	"Usage: mucluc merge [--rebuild] [--bulk | --no-bulk] [-v]\n"
 	"\n"
 	"Deduplicate the records of all sources into union records: consume the\n"
 	"record change feed from where the last merge stopped (import and harvest\n"
@@ -19,6 +19,10 @@ static const char merge_usage[] =
 	"\n"
 	"  --rebuild            drop every union record and recompute them all (the\n"
 	"                       librarians' dedup rules are kept)\n"
+	"  --bulk, --no-bulk    keep the match keys in memory for this run, or look\n"
+	"                       each up in the store (default: in memory when the\n"
+	"                       backlog is large next to the catalogue)\n"
+	"  -v, --verbose        also print how many candidates were verified\n"
 	"  -h, --help           show this help\n";
 
 static const char dedup_usage[] =
@@ -33,7 +37,7 @@ static const char dedup_usage[] =
 	"  --join ID1 ID2       these two records are the same edition\n"
 	"  -h, --help           show this help\n";
 
-static void cli_merge_print(const struct mg_stats *st, double secs)
+static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
 {
 	printf("merge: %llu records (%llu unchanged), %llu new unions, %llu merged, %llu split, "
 	       "%llu dissolved, %llu union changes",
@@ -45,6 +49,13 @@ static void cli_merge_print(const struct mg_stats *st, double secs)
 		printf("; %llu records duplicate another of their own source",
 		       (unsigned long long)st->source_dups);
 	printf(" in %.2f s\n", secs);
+	if (verbose) {
+		printf("merge: %llu candidates verified, %llu rejected by the quick checks\n",
+		       (unsigned long long)st->candidates_read, (unsigned long long)st->quick_rejects);
+		if (st->keys_in_memory)
+			printf("merge: match keys in memory: %llu (%.1f MiB)\n",
+			       (unsigned long long)st->keys_in_memory, st->keys_bytes / 1048576.0);
+	}
 	fflush(stdout);
 }
 
@@ -56,7 +67,7 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-int cli_run_merge(struct mc_store *s, int rebuild)
+int cli_run_merge(struct mc_store *s, unsigned flags, int verbose)
 {
 	struct mg_stats st;
 	struct mc_error e;
@@ -64,12 +75,12 @@ int cli_run_merge(struct mc_store *s, int rebuild)
 	int rc;
 
 	mc_error_clear(&e);
-	rc = mg_store_merge(s, rebuild, 0, &st, &e);
+	rc = mg_store_merge(s, flags, 0, &st, &e);
 	if (rc) {
 		cli_error("merge", rc, &e);
 		return EXIT_PARTLY;
 	}
-	cli_merge_print(&st, now_s() - t0);
+	cli_merge_print(&st, now_s() - t0, verbose);
 	return EXIT_ALL_GOOD;
 }
 
@@ -77,17 +88,30 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rebuild", no_argument, NULL, 'r' },
+		{ "bulk", no_argument, NULL, 'b' },
+		{ "no-bulk", no_argument, NULL, 'B' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mc_config *cfg = NULL;
 	struct mc_store *s = NULL;
-	int c, rebuild = 0, rc;
+	unsigned flags = 0;
+	int c, verbose = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			rebuild = 1;
+			flags |= MG_MERGE_REBUILD;
+			break;
+		case 'b':
+			flags = (flags & ~MG_MERGE_NO_BULK) | MG_MERGE_BULK;
+			break;
+		case 'B':
+			flags = (flags & ~MG_MERGE_BULK) | MG_MERGE_NO_BULK;
+			break;
+		case 'v':
+			verbose = 1;
 			break;
 		case 'h':
 			fputs(merge_usage, stdout);
@@ -103,7 +127,7 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 		return rc;
 	rc = cli_open_store(cfg, 0, &s);
 	if (!rc)
-		rc = cli_run_merge(s, rebuild);
+		rc = cli_run_merge(s, flags, verbose);
 	mc_store_close(s);
 	mc_config_free(cfg);
 	return rc;

@@ -101,6 +101,10 @@ int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
 
 int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_t klen,
 		     const void *val, size_t vlen);
+/* The same for a key greater than every key of db (bulk loads in key
+ * order: full pages). Out of order: MC_E_USAGE, batch poisoned. */
+int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, size_t klen,
+			const void *val, size_t vlen);
 /* 0, or MC_E_NOTFOUND when there was no such key (nothing written). */
 int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_t klen);
 /* 0, MC_E_NOTFOUND. */
@@ -119,6 +123,12 @@ int mc_reader_kv_each(struct mc_reader *r, const char *db, const void *prefix, s
 /* Next value (1, 2, ...) of a named 64-bit counter kept in the batch (union
  * ids, a stage's own feed sequence). */
 int mc_writer_seq_next(struct mc_writer *w, const char *name, uint64_t *ret);
+/* A long batch that reads much of the store at random calls this now and
+ * then: past the store's RSS threshold (file-backed pages of the map), the
+ * map's pages are given back (madvise), as after each commit. */
+void mc_writer_trim(struct mc_writer *w);
+/* Pairs in a named database as the batch sees it (0: no such database). */
+int mc_writer_kv_count(struct mc_writer *w, const char *db, uint64_t *ret);
 /* Drop every pair of a named database (for rebuilds). */
 int mc_writer_kv_clear(struct mc_writer *w, const char *db);
 

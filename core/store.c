@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,7 +38,7 @@
 
 enum log_type {
 	LOG_REC = 1, LOG_STATE_SET = 2, LOG_STATE_DEL = 3,
-	LOG_KV_PUT = 4, LOG_KV_DEL = 5, LOG_KV_CLEAR = 6, LOG_SEQ = 7,
+	LOG_KV_PUT = 4, LOG_KV_DEL = 5, LOG_KV_CLEAR = 6, LOG_SEQ = 7, LOG_KV_APPEND = 8,
 };
 #define OUTCOME_PENDING 0xff
 #define LOG_HDR 10   /* type, outcome, u32 key length, u32 value length */
@@ -484,34 +485,39 @@ static int counts_decode(const MDB_val *v, uint64_t *present, uint64_t *deleted,
 /* Find LMDB's map in this process: the mapping that holds a pointer a read
  * transaction returned. Strict: it must be a shared read-only file mapping
  * of exactly the map's size, or it is not used. */
-static void store_locate_map(struct mc_store *s, MDB_txn *txn)
+static void store_locate_map(struct mc_store *s)
 {
-	MDB_val k = { 7, (void *)"version" }, v;
-	MDB_envinfo info;
 	char line[4096];
-	uintptr_t p;
+	MDB_envinfo info;
+	struct stat st;
+	int fd;
 	FILE *f;
 
 	s->map_base = NULL;
 	s->map_len = 0;
 	s->map_epoch_seen = s->map_epoch;
-	if (mdb_get(txn, s->dbi_meta, &k, &v) || mdb_env_info(s->env, &info))
+	/* the mapping of data.mdb (same device and inode) as large as the map:
+	 * found without a transaction, so also from inside a batch */
+	if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st) || mdb_env_info(s->env, &info))
 		return;
-	p = (uintptr_t)v.mv_data;
 	f = fopen("/proc/self/maps", "re");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
+		unsigned long lo, hi, off, ino;
+		unsigned maj, mnr;
 		char perms[8];
 
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || p < lo || p >= hi)
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &mnr,
+			   &ino) != 7)
 			continue;
-		if (!strcmp(perms, "r--s") && hi - lo == info.me_mapsize && strchr(line, '/')) {
+		if (ino == (unsigned long)st.st_ino && maj == major(st.st_dev) &&
+		    mnr == minor(st.st_dev) && !strcmp(perms, "r--s") && off == 0 &&
+		    hi - lo == info.me_mapsize) {
 			s->map_base = (void *)lo;
 			s->map_len = hi - lo;
+			break;
 		}
-		break;
 	}
 	fclose(f);
 }
@@ -546,7 +552,9 @@ static uint64_t rss_file_bytes(void)
  * cache and pointers held by open read transactions stay valid; the next
  * access maps them again. Re-mapping is costly on some kernels (large
  * folios), hence the threshold instead of trimming after every batch.
- * txn is an open read transaction, or NULL to use a short one. */
+ * txn is an open transaction (the map cannot move while it is: a read
+ * transaction is counted, a write transaction holds the write lock that map
+ * growth needs), or NULL to use a short read transaction. */
 static void store_trim(struct mc_store *s, MDB_txn *txn)
 {
 	MDB_txn *own = NULL;
@@ -559,7 +567,7 @@ static void store_trim(struct mc_store *s, MDB_txn *txn)
 		return;
 	if (pthread_mutex_trylock(&s->trim_mu) == 0) {
 		if (s->map_epoch_seen != s->map_epoch)   /* not looked for since the last remap */
-			store_locate_map(s, txn ? txn : own);
+			store_locate_map(s);
 		if (s->map_base && madvise(s->map_base, s->map_len, MADV_DONTNEED) == 0)
 			s->trims++;
 		pthread_mutex_unlock(&s->trim_mu);
@@ -1373,7 +1381,8 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 	int rc;
 
 	*outcome = 0;
-	if (type == LOG_KV_PUT || type == LOG_KV_DEL || type == LOG_KV_CLEAR) {
+	if (type == LOG_KV_PUT || type == LOG_KV_DEL || type == LOG_KV_CLEAR ||
+	    type == LOG_KV_APPEND) {
 		const unsigned char *rest;
 		size_t rlen;
 
@@ -1393,6 +1402,9 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	case LOG_KV_PUT:
 		return mdb_put(w->txn, e->dbi, &k, &v, 0);
+	case LOG_KV_APPEND:
+		rc = mdb_put(w->txn, e->dbi, &k, &v, MDB_APPEND);
+		return rc == MDB_KEYEXIST ? MC_E_USAGE : rc;
 	case LOG_KV_DEL:
 		rc = mdb_del(w->txn, e->dbi, &k, NULL);
 		*outcome = rc == MDB_NOTFOUND ? KV_ABSENT : KV_DELETED;
@@ -2350,6 +2362,60 @@ int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_
 		return rc;
 	kv_log_key(w, e, key, klen);
 	return writer_apply(w, LOG_KV_PUT, w->key, w->klen, val, vlen, NULL, NULL);
+}
+
+/* As mc_writer_kv_put for a key greater than every key of db: LMDB appends
+ * it to the last page and fills pages completely (a database written in key
+ * order takes about half the pages of one filled at random). A key out of
+ * order: MC_E_USAGE, and the batch is poisoned. */
+int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, size_t klen,
+			const void *val, size_t vlen)
+{
+	const struct db_ent *e;
+	int rc = writer_check(w, NULL);
+
+	if (rc)
+		return rc;
+	rc = kv_key_check(w->s, key, klen);
+	if (rc)
+		return rc;
+	if ((!val && vlen) || vlen > MC_STORE_VALUE_MAX)
+		return !val && vlen ? MC_E_USAGE : MC_E_TOOBIG;
+	rc = writer_db(w, db, 1, &e, NULL);
+	if (rc)
+		return rc;
+	kv_log_key(w, e, key, klen);
+	return writer_apply(w, LOG_KV_APPEND, w->key, w->klen, val, vlen, NULL, NULL);
+}
+
+/* Inside a long batch that reads the store at random (the merge stage),
+ * give back the map's pages when the file-backed RSS passes the trim
+ * threshold, as commits do. Pointers from earlier reads stay valid. */
+void mc_writer_trim(struct mc_writer *w)
+{
+	if (w && w->txn && !w->failed)
+		store_trim(w->s, w->txn);
+}
+
+/* Number of pairs in kv database db as the batch sees it (0 when it does
+ * not exist). 0 or an error. */
+int mc_writer_kv_count(struct mc_writer *w, const char *db, uint64_t *ret)
+{
+	const struct db_ent *e;
+	MDB_stat st;
+	int rc = writer_check(w, NULL);
+
+	*ret = 0;
+	if (rc)
+		return rc;
+	rc = writer_db(w, db, 0, &e, NULL);
+	if (rc || !e)
+		return rc;
+	rc = mdb_stat(w->txn, e->dbi, &st);
+	if (rc)
+		return set_err(NULL, rc, "counting");
+	*ret = st.ms_entries;
+	return 0;
 }
 
 /* The existing kv database db of a batch, for a read or delete of key: 0

@@ -8,7 +8,8 @@
 
 #include "merger-internal.h"
 
-#define BATCH 25000
+#define BATCH 10000
+#define TRIM_EVERY 64    /* records between looks at the RSS */
 
 static int sk_get(void *ctx, const char *db, const void *k, size_t kl, const void **v, size_t *vl)
 {
@@ -171,20 +172,150 @@ static void add_stats(struct mg_stats *t, const struct mg_stats *s)
 	t->unions_dissolved += s->unions_dissolved;
 	t->unions_changed += s->unions_changed;
 	t->source_dups += s->source_dups;
+	t->quick_rejects += s->quick_rejects;
+	t->candidates_read += s->candidates_read;
 }
 
-int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats *st,
+/* ---- the match keys of a large run ----
+ * A run with a backlog that is large next to the catalogue keeps the match
+ * keys in memory (keyidx.c) instead of looking each one up and inserting it
+ * in mg_key, and writes mg_key back in key order at the end. While it runs,
+ * state merger/keys = "stale" (set in its first batch): mg_key lags behind
+ * the members, and the next run (or an interrupted one's successor) rebuilds
+ * the keys from mg_member, whose summaries list them. */
+#define BULK_MIN 10000        /* smallest backlog merged with keys in memory */
+#define BULK_SHARE 16         /* ... and at least 1/16 of the members */
+#define KEYS_PER_BATCH 250000 /* mg_key pairs written back per transaction */
+
+struct count {
+	uint64_t n, max;
+};
+
+static int count_one(void *ctx, uint64_t seq, int op, const char *source, const char *local_id)
+{
+	struct count *c = ctx;
+
+	return ++c->n >= c->max;
+}
+
+struct kload {
+	struct mg_kidx *x;
+	struct mc_arena *a;
+	int rc;
+};
+
+static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct kload *l = ctx;
+	struct mg_mem mem;
+	size_t i;
+
+	struct mg_quick q;
+
+	mc_arena_reset(l->a);
+	l->rc = mg_mem_unpack(v, vl, l->a, &mem);
+	for (i = 0; !l->rc && i < mem.nkeys; i++)
+		if (8 + strlen(mem.ref) < MC_MAX_ID_BYTES)
+			l->rc = mg_kidx_add(l->x, mg_key_hash(mem.keys[i]), mem.ref);
+	if (!l->rc) {
+		mg_quick_from_mem(&mem, &q);
+		l->rc = mg_kidx_quick_set(l->x, mem.ref, &q);
+	}
+	return l->rc != 0;
+}
+
+/* The keys and quick-verification data of every member as of batch w,
+ * read from the member summaries (one pass in key order). */
+static int keys_load(struct mc_writer *w, struct mg_kidx *x, struct mc_error *err)
+{
+	struct kload l = { x, NULL, 0 };
+	int rc;
+
+	if (mc_arena_new(64u << 20, &l.a))
+		return mc_error_set(err, -ENOMEM, "out of memory");
+	rc = mc_writer_kv_each(w, MG_DB_MEMBER, NULL, 0, kload_member, &l);
+	mc_arena_free(l.a);
+	if (l.rc)
+		rc = l.rc;
+	if (rc)
+		return mc_error_set(err, rc, "loading the match keys from %s: %s", MG_DB_MEMBER,
+				    mc_strerror(rc));
+	return 0;
+}
+
+struct kwrite {
+	struct mc_store *s;
+	struct mc_writer *w;
+	struct mc_error *err;
+	uint64_t n;
+	int rc;
+};
+
+static int kwrite_one(void *ctx, uint64_t h, const char *ref)
+{
+	struct kwrite *k = ctx;
+	unsigned char key[8 + MG_MAX_REF];
+	size_t rl = strlen(ref);
+
+	if (k->n && k->n % KEYS_PER_BATCH == 0) {
+		k->rc = mc_writer_commit(k->w, k->err);
+		k->w = NULL;
+		k->rc = k->rc ? k->rc : mc_writer_begin(k->s, &k->w, k->err);
+		if (k->rc)
+			return 1;
+	}
+	mg_u64be(h, key);
+	memcpy(key + 8, ref, rl);
+	k->rc = mc_writer_kv_append(k->w, MG_DB_KEY, key, 8 + rl, "", 0);
+	if (k->rc) {
+		mc_error_set(k->err, k->rc, "writing the match keys: %s", mc_strerror(k->rc));
+		return 1;
+	}
+	k->n++;
+	return 0;
+}
+
+/* Replace mg_key by the index x, in key order, over as many batches as it
+ * takes; the last one clears the stale mark. */
+static int keys_write(struct mc_store *s, struct mg_kidx *x, struct mc_error *err)
+{
+	struct kwrite k = { s, NULL, err, 0, 0 };
+	int rc = mc_writer_begin(s, &k.w, err);
+
+	if (rc)
+		return rc;
+	rc = mc_writer_kv_clear(k.w, MG_DB_KEY);
+	if (rc) {
+		mc_writer_abort(k.w);
+		return mc_error_set(err, rc, "clearing the match keys: %s", mc_strerror(rc));
+	}
+	rc = mg_kidx_sorted(x, kwrite_one, &k);
+	if (k.rc)
+		rc = k.rc;
+	else if (rc)
+		rc = mc_error_set(err, rc, "writing the match keys: %s", mc_strerror(rc));
+	if (!rc)
+		rc = mc_writer_state_set(k.w, "merger", "keys", NULL);
+	if (!rc)
+		return mc_writer_commit(k.w, err);
+	mc_writer_abort(k.w);
+	return rc;
+}
+
+int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_stats *st,
 		   struct mc_error *err)
 {
+	int rebuild = !!(flags & MG_MERGE_REBUILD);
 	struct collect c = { NULL, 0, 0 };
 	struct mg_merger *m = NULL;
 	struct mc_record *rec = NULL;
 	struct mc_writer *w = NULL;
+	struct mg_kidx *kidx = NULL;
 	struct mg_stats total;
 	char buf[32];
 	uint64_t cursor;
 	size_t i;
-	int rc;
+	int rc, first = 1;
 
 	memset(&total, 0, sizeof(total));
 	c.v = calloc(BATCH, sizeof(*c.v));
@@ -212,7 +343,6 @@ int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats
 				mc_error_set(err, rc, "clearing the union data: %s", mc_strerror(rc));
 				goto done;
 			}
-			rebuild = 0;
 		}
 		cursor = 0;
 		rc = mc_writer_state_get(w, "merger", "cursor", buf, sizeof(buf));
@@ -228,6 +358,43 @@ int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats
 			mc_error_set(err, rc, "reading the merger cursor: %s", mc_strerror(rc));
 			goto done;
 		}
+		if (first) {
+			/* keys in memory for a large run, or to repair stale ones */
+			uint64_t members = 0;
+			struct count cn = { 0, BULK_MIN };
+			int stale = mc_writer_state_get(w, "merger", "keys", buf, sizeof(buf)) == 0;
+
+			rc = mc_writer_kv_count(w, MG_DB_MEMBER, &members);
+			if (!rc && !stale && !rebuild && !(flags & (MG_MERGE_BULK | MG_MERGE_NO_BULK))) {
+				if (members / BULK_SHARE > cn.max)
+					cn.max = members / BULK_SHARE;
+				rc = mc_writer_feed(w, cursor, cn.max, count_one, &cn);
+				rc = rc < 0 ? rc : 0;
+			}
+			if (rc) {
+				mc_error_set(err, rc, "sizing the run: %s", mc_strerror(rc));
+				goto done;
+			}
+			/* stale keys can only be repaired in memory */
+			if (stale || (!(flags & MG_MERGE_NO_BULK) &&
+				      (rebuild || (flags & MG_MERGE_BULK) || cn.n >= cn.max))) {
+				rc = mg_kidx_new(&kidx);
+				if (rc) {
+					mc_error_set(err, rc, "out of memory");
+					goto done;
+				}
+				if (!rebuild && (rc = keys_load(w, kidx, err)))
+					goto done;
+				rc = mc_writer_state_set(w, "merger", "keys", "stale");
+				if (rc) {
+					mc_error_set(err, rc, "marking the match keys: %s", mc_strerror(rc));
+					goto done;
+				}
+			}
+			m->kidx = kidx;
+			first = 0;
+		}
+		rebuild = 0;
 		rc = mc_writer_feed(w, cursor, BATCH, collect_one, &c);
 		if (c.rc)
 			rc = c.rc;
@@ -254,6 +421,8 @@ int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats
 				rc = mg_merger_apply(m, rec, err);
 			if (rc)
 				goto done;
+			if (i % TRIM_EVERY == TRIM_EVERY - 1)
+				mc_writer_trim(w);
 		}
 		snprintf(buf, sizeof(buf), "%" PRIu64, c.v[c.n - 1].seq);
 		rc = mc_writer_state_set(w, "merger", "cursor", buf);
@@ -273,11 +442,18 @@ int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats
 	w = NULL;
 	if (!rc)
 		add_stats(&total, &m->st);
+	if (kidx) {
+		total.keys_in_memory = mg_kidx_count(kidx);
+		total.keys_bytes = mg_kidx_bytes(kidx);
+	}
+	if (!rc && kidx)
+		rc = keys_write(s, kidx, err);
 done:
 	collect_free(&c);
 	free(c.v);
 	mc_writer_abort(w);
 	mg_merger_free(m);
+	mg_kidx_free(kidx);
 	mc_record_free(rec);
 	if (!rc && st)
 		*st = total;
@@ -291,11 +467,21 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 	struct mg_merger *m = NULL;
 	char **refs = NULL;
 	size_t nrefs = 0, i;
+	char mark[16];
 	int rc;
 
 	rc = mc_writer_begin(s, &w, err);
 	if (rc)
 		return rc;
+	if (mc_writer_state_get(w, "merger", "keys", mark, sizeof(mark)) == 0) {
+		/* a large merge was cut short: bring mg_key up to date first */
+		mc_writer_abort(w);
+		w = NULL;
+		rc = mg_store_merge(s, 0, now, NULL, err);
+		rc = rc ? rc : mc_writer_begin(s, &w, err);
+		if (rc)
+			return rc;
+	}
 	rc = mg_merger_new_writer(w, &m);
 	if (rc)
 		goto done;

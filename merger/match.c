@@ -778,6 +778,75 @@ static int material_known(const char *m)
 	return m && *m && strcmp(m, "other") && strcmp(m, "mixed");
 }
 
+static uint32_t q_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int cap(int v, int max)
+{
+	return v < 0 ? 0 : v > max ? max : v;
+}
+
+void mg_quick_from_mem(const struct mg_mem *m, struct mg_quick *q)
+{
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	q->pages = m->pages;
+	q->year = (uint16_t)cap(m->year, 65535);
+	q->edition = (uint8_t)cap(m->edition, 255);
+	q->material = material_known(m->material) ? (uint16_t)(q_hash(m->material) | 1) : 0;
+	for (i = 0; i < m->nids; i++) {
+		const struct mg_tv *t = &m->ids[i];
+		uint32_t h;
+
+		if (!t->type)
+			continue;
+		h = t->value ? q_hash(t->value) : 0;
+		if (!strcmp(t->type, "isbn")) {
+			q->has |= 1;
+			if (t->value)
+				q->isbn |= (uint16_t)(1u << (h & 15));
+		} else if (!strcmp(t->type, "issn")) {
+			q->has |= 2;
+			if (t->value)
+				q->issn |= (uint8_t)(1u << (h & 7));
+		}
+	}
+}
+
+/* Each test mirrors a rule of mg_verify that rejects whatever else holds.
+ * Years and editions are compared when both are non-zero, as there (a
+ * negative one is capped to 0 here, where mg_verify would compare it: no
+ * rejection is the safe side). */
+int mg_quick_reject(const struct mg_quick *a, const struct mg_quick *b)
+{
+	if ((a->has & b->has & 1) && !(a->isbn & b->isbn))
+		return 1;
+	if ((a->has & b->has & 2) && !(a->issn & b->issn))
+		return 1;
+	if (a->year && b->year && a->year != b->year)
+		return 1;
+	if (a->material && b->material && a->material != b->material)
+		return 1;
+	if (a->edition && b->edition && a->edition != b->edition)
+		return 1;
+	if (a->pages && b->pages) {
+		int64_t d = (int64_t)a->pages - b->pages, big = a->pages > b->pages ? a->pages : b->pages;
+
+		if (d < 0)
+			d = -d;
+		if (d > 3 && d * 20 > big)
+			return 1;
+	}
+	return 0;
+}
+
 int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why)
 {
 	const char *w = "";
@@ -812,8 +881,10 @@ int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why)
 		goto out;
 	}
 	if (a->pages && b->pages) {
-		int d = abs(a->pages - b->pages), big = a->pages > b->pages ? a->pages : b->pages;
+		int64_t d = (int64_t)a->pages - b->pages, big = a->pages > b->pages ? a->pages : b->pages;
 
+		if (d < 0)
+			d = -d;
 		if (d > 3 && d * 20 > big) {
 			w = "page counts differ";
 			goto out;

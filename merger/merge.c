@@ -89,6 +89,12 @@ static int put_mem(struct mg_merger *m, const struct mg_mem *mem)
 {
 	int rc = mg_mem_pack(mem, &m->tmp);
 
+	if (!rc && m->kidx) {
+		struct mg_quick q;
+
+		mg_quick_from_mem(mem, &q);
+		rc = mg_kidx_quick_set(m->kidx, mem->ref, &q);
+	}
 	return rc ? rc
 		  : m->kv.put(m->kv.ctx, MG_DB_MEMBER, mem->ref, strlen(mem->ref), m->tmp.data,
 			      m->tmp.len);
@@ -294,13 +300,33 @@ static int keyref_one(void *ctx, const void *k, size_t kl, const void *v, size_t
 /* A match key is indexed by its 64-bit FNV-1a hash (big-endian): short
  * index keys keep the index small; a collision only adds a candidate, and
  * every candidate is verified. */
-static void key_hash(const char *key, unsigned char out[8])
+uint64_t mg_key_hash(const char *key)
 {
 	uint64_t h = 1469598103934665603ull;
 
 	for (; *key; key++)
 		h = (h ^ (unsigned char)*key) * 1099511628211ull;
-	mg_u64be(h, out);
+	return h;
+}
+
+static void key_hash(const char *key, unsigned char out[8])
+{
+	mg_u64be(mg_key_hash(key), out);
+}
+
+static int kidx_ref_one(void *ctx, const char *ref)
+{
+	struct keyrefs *x = ctx;
+
+	if (x->n > MG_MAX_KEY_REFS)
+		return 1;
+	x->refs[x->n] = mc_arena_strdup(x->m->a, ref);
+	if (!x->refs[x->n]) {
+		x->rc = -ENOMEM;
+		return 1;
+	}
+	x->n++;
+	return 0;
 }
 
 static int key_refs(struct mg_merger *m, const char *key, const char ***refs, size_t *n)
@@ -312,8 +338,12 @@ static int key_refs(struct mg_merger *m, const char *key, const char ***refs, si
 	x.refs = mc_arena_alloc(m->a, (MG_MAX_KEY_REFS + 2) * sizeof(char *));
 	if (!x.refs)
 		return -ENOMEM;
-	key_hash(key, h);
-	rc = m->kv.each(m->kv.ctx, MG_DB_KEY, h, 8, keyref_one, &x);
+	if (m->kidx) {
+		rc = mg_kidx_each(m->kidx, mg_key_hash(key), kidx_ref_one, &x);
+	} else {
+		key_hash(key, h);
+		rc = m->kv.each(m->kv.ctx, MG_DB_KEY, h, 8, keyref_one, &x);
+	}
 	if (x.rc)
 		return x.rc;
 	if (rc < 0)
@@ -331,6 +361,9 @@ static int key_edit(struct mg_merger *m, const char *key, const char *ref, int a
 
 	if (8 + rl > sizeof(buf) - 1)
 		return 0; /* not indexed (over the store's key size) */
+	if (m->kidx)
+		return add ? mg_kidx_add(m->kidx, mg_key_hash(key), ref) :
+			     mg_kidx_del(m->kidx, mg_key_hash(key), ref);
 	key_hash(key, (unsigned char *)buf);
 	memcpy(buf + 8, ref, rl);
 	if (add)
@@ -598,7 +631,8 @@ static int place(struct mg_merger *m, struct mg_mem *nw, const struct mg_mem *ol
 {
 	uint64_t ids[MAX_CAND], target = 0;
 	const char **seen, **refs;
-	size_t nids = 0, nseen = 0, i, j, n;
+	size_t nids = 0, nseen = 0, nkeyed, i, j, n;
+	struct mg_quick qn, qc;
 	struct mg_union t;
 	int rc = 0, alone_old = 0, old_in = 0, dup = 0;
 	const char *why;
@@ -623,6 +657,7 @@ static int place(struct mg_merger *m, struct mg_mem *nw, const struct mg_mem *ol
 				seen[nseen++] = refs[j];
 		}
 	}
+	nkeyed = nseen;
 	if (!rc) {
 		const char *lk = mc_arena_printf(m->a, "J\t%s", nw->ref);
 
@@ -632,9 +667,19 @@ static int place(struct mg_merger *m, struct mg_mem *nw, const struct mg_mem *ol
 	}
 	if (rc)
 		return rc;
+	if (m->kidx)
+		mg_quick_from_mem(nw, &qn);
 	for (i = 0; i < nseen; i++) {
 		struct mg_mem c;
 
+		/* candidates through keys (not join partners) that fail the
+		 * first rules are not read at all */
+		if (m->kidx && i < nkeyed && !mg_kidx_quick_get(m->kidx, seen[i], &qc) &&
+		    mg_quick_reject(&qn, &qc)) {
+			m->st.quick_rejects++;
+			continue;
+		}
+		m->st.candidates_read++;
 		rc = get_mem(m, seen[i], &c);
 		if (rc == MC_E_NOTFOUND) {
 			rc = 0;

@@ -87,6 +87,25 @@ int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *
  * deciding rule, static storage. Symmetric. */
 int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why);
 
+/* What mg_verify's first rules (ISBNs, ISSNs, year, material, edition,
+ * pages) look at, in 16 bytes: a candidate that fails them is rejected
+ * without reading its summary. Identifier values and the material type are
+ * reduced to hashes or bit masks (different masks or hashes mean different
+ * values), year and edition are capped (values at the cap compare equal, so
+ * a cap never rejects): a quick rejection is always a rejection. */
+struct mg_quick {
+	int32_t pages;
+	uint16_t year;            /* capped at 65535 */
+	uint16_t material;        /* hash | 1 of a known material type; 0 unknown */
+	uint16_t isbn;            /* one bit per value */
+	uint8_t edition;          /* capped at 255 */
+	uint8_t issn;             /* one bit per value */
+	uint8_t has;              /* 1: some ISBN, 2: some ISSN */
+};
+void mg_quick_from_mem(const struct mg_mem *m, struct mg_quick *q);
+/* 1 when mg_verify(a, b) is certainly 0 (never 1 when it would accept). */
+int mg_quick_reject(const struct mg_quick *a, const struct mg_quick *b);
+
 /* 1 when a and b share an identifier key (ISBN, ISSN, LCCN, 035, 024). */
 int mg_shared_id(const struct mg_mem *a, const struct mg_mem *b);
 /* Edition statement to a number ("Tái bản lần thứ 2" = 3, "2nd ed." = 2,
@@ -125,9 +144,35 @@ const char *mg_get_s(struct mg_rd *r, struct mc_arena *a);
 void mg_u64be(uint64_t v, unsigned char out[8]);
 uint64_t mg_be64(const void *p);
 
+/* ---- match keys in memory (keyidx.c), for large runs ---- */
+struct mg_kidx;
+int mg_kidx_new(struct mg_kidx **ret);
+void mg_kidx_free(struct mg_kidx *x);
+/* (hash of a match key, member ref): add (no-op when listed), delete (no-op
+ * when absent). 0, -ENOMEM, MC_E_TOOBIG. */
+int mg_kidx_add(struct mg_kidx *x, uint64_t h, const char *ref);
+int mg_kidx_del(struct mg_kidx *x, uint64_t h, const char *ref);
+/* The refs listed under h; cb's non-zero return stops and is returned. */
+int mg_kidx_each(struct mg_kidx *x, uint64_t h, int (*cb)(void *ctx, const char *ref),
+		 void *ctx);
+/* Every entry in mg_key order (hash, then ref bytes). 0, -ENOMEM or cb's
+ * value. The last use of x: its tables are freed first (only mg_kidx_free
+ * may follow). */
+int mg_kidx_sorted(struct mg_kidx *x, int (*cb)(void *ctx, uint64_t h, const char *ref),
+		   void *ctx);
+/* Quick-verification data of a member ref (kept beside its key entries). */
+int mg_kidx_quick_set(struct mg_kidx *x, const char *ref, const struct mg_quick *q);
+/* 0 and *q, MC_E_NOTFOUND (never set). */
+int mg_kidx_quick_get(struct mg_kidx *x, const char *ref, struct mg_quick *q);
+size_t mg_kidx_count(const struct mg_kidx *x);
+size_t mg_kidx_bytes(const struct mg_kidx *x);
+/* 64-bit FNV-1a of a match key: the mg_key index key (big-endian). */
+uint64_t mg_key_hash(const char *key);
+
 /* ---- the engine ---- */
 struct mg_merger {
 	struct mg_kv kv;
+	struct mg_kidx *kidx;    /* borrowed: match keys kept here instead of mg_key */
 	struct mg_memkv *mem;    /* owned when the in-memory backend is used */
 	struct mc_arena *a;      /* per-operation scratch */
 	struct mc_buf tmp, tmp2;

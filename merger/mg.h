@@ -26,6 +26,10 @@ struct mg_stats {
 	uint64_t unions_dissolved;
 	uint64_t unions_changed;  /* datestamp bumps (feed entries written) */
 	uint64_t source_dups;     /* a member joined a union holding a record of its own source */
+	uint64_t quick_rejects;   /* candidates rejected without reading their summary */
+	uint64_t candidates_read; /* candidate summaries read and verified */
+	uint64_t keys_in_memory;  /* a bulk run: match keys it kept in memory ... */
+	uint64_t keys_bytes;      /* ... and the bytes they took */
 };
 
 /* A merger on an in-memory table (tests, benchmarks). Caller frees with
@@ -58,11 +62,16 @@ int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_
 int mg_merger_clear(struct mg_merger *m);
 
 /* Run the merge stage on the store: consume the record change feed from
- * the cursor (state "merger"/"cursor") in batches of 25,000 entries,
- * committing union data, union feed and cursor together. rebuild: clear
- * everything first and apply every stored record. now: datestamp for union
- * changes (0: time()). st (may be NULL) gets the totals. 0 or error. */
-int mg_store_merge(struct mc_store *s, int rebuild, int64_t now, struct mg_stats *st,
+ * the cursor (state "merger"/"cursor") in batches of 10,000 entries,
+ * committing union data, union feed and cursor together. A run with a large
+ * backlog (at least 10,000 entries and 1/16 of the members) keeps the match
+ * keys in memory and writes mg_key back in key order at the end
+ * (MG_MERGE_BULK / MG_MERGE_NO_BULK force either way; same result). flags:
+ * MG_MERGE_REBUILD clears everything first and applies every stored record.
+ * now: datestamp for union changes (0: time()). st (may be NULL) gets the
+ * totals. 0 or error. */
+enum { MG_MERGE_REBUILD = 1, MG_MERGE_BULK = 2, MG_MERGE_NO_BULK = 4 };
+int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_stats *st,
 		   struct mc_error *err);
 
 /* ---- reading union records ---- */

@@ -353,6 +353,165 @@ static void test_source_rule(void **state)
 	mg_merger_free(m);
 }
 
+
+/* ---- the in-memory key index and the quick checks of a bulk run ---- */
+
+static int collect_ref(void *ctx, const char *ref)
+{
+	char *out = ctx;
+
+	strcat(out, ref);
+	strcat(out, " ");
+	return 0;
+}
+
+struct sorted_check {
+	uint64_t h;
+	char ref[64];
+	size_t n;
+};
+
+static int check_sorted(void *ctx, uint64_t h, const char *ref)
+{
+	struct sorted_check *c = ctx;
+
+	if (c->n)
+		assert_true(h > c->h || (h == c->h && strcmp(ref, c->ref) > 0));
+	c->h = h;
+	snprintf(c->ref, sizeof(c->ref), "%s", ref);
+	c->n++;
+	return 0;
+}
+
+static void test_kidx(void **state)
+{
+	struct mg_kidx *x;
+	struct mg_quick q, g;
+	struct sorted_check sc;
+	char out[1024], ref[32];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(mg_kidx_new(&x), 0);
+	out[0] = 0;
+	assert_int_equal(mg_kidx_each(x, 42, collect_ref, out), 0);   /* empty */
+	assert_string_equal(out, "");
+	assert_int_equal(mg_kidx_add(x, 42, "l1:a"), 0);
+	assert_int_equal(mg_kidx_add(x, 42, "l2:b"), 0);
+	assert_int_equal(mg_kidx_add(x, 42, "l1:a"), 0);               /* listed already */
+	assert_int_equal(mg_kidx_add(x, 7, "l1:a"), 0);
+	assert_int_equal(mg_kidx_count(x), 3);
+	assert_int_equal(mg_kidx_each(x, 42, collect_ref, out), 0);
+	assert_true(!strcmp(out, "l1:a l2:b ") || !strcmp(out, "l2:b l1:a "));
+	assert_int_equal(mg_kidx_del(x, 42, "l1:a"), 0);
+	assert_int_equal(mg_kidx_del(x, 42, "l9:none"), 0);            /* absent: no-op */
+	out[0] = 0;
+	assert_int_equal(mg_kidx_each(x, 42, collect_ref, out), 0);
+	assert_string_equal(out, "l2:b ");
+	assert_int_equal(mg_kidx_count(x), 2);
+	/* quick data per ref */
+	assert_int_equal(mg_kidx_quick_get(x, "l2:b", &g), MC_E_NOTFOUND);
+	memset(&q, 0, sizeof(q));
+	q.year = 2015;
+	q.pages = 215;
+	assert_int_equal(mg_kidx_quick_set(x, "l2:b", &q), 0);
+	assert_int_equal(mg_kidx_quick_get(x, "l2:b", &g), 0);
+	assert_int_equal(g.year, 2015);
+	assert_int_equal(g.pages, 215);
+	/* growth past many doublings; deletes leave the rest findable */
+	for (i = 0; i < 100000; i++) {
+		snprintf(ref, sizeof(ref), "s%zu:%zu", i % 7, i);
+		assert_int_equal(mg_kidx_add(x, i % 5000, ref), 0);
+	}
+	for (i = 0; i < 100000; i += 2) {
+		snprintf(ref, sizeof(ref), "s%zu:%zu", i % 7, i);
+		assert_int_equal(mg_kidx_del(x, i % 5000, ref), 0);
+	}
+	assert_int_equal(mg_kidx_count(x), 2 + 50000);
+	out[0] = 0;
+	assert_int_equal(mg_kidx_each(x, 4999, collect_ref, out), 0);
+	/* hash 4999: i = 4999 + 5000 k, all odd, all kept; hash 0: all even, gone */
+	assert_non_null(strstr(out, "s1:4999 "));
+	assert_non_null(strstr(out, "s3:9999 "));
+	{
+		size_t sp = 0;
+		char *p;
+
+		for (p = out; *p; p++)
+			sp += *p == ' ';
+		assert_int_equal(sp, 20);
+	}
+	out[0] = 0;
+	assert_int_equal(mg_kidx_each(x, 0, collect_ref, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(mg_kidx_quick_get(x, "l2:b", &g), 0);
+	memset(&sc, 0, sizeof(sc));
+	assert_int_equal(mg_kidx_sorted(x, check_sorted, &sc), 0);
+	assert_int_equal(sc.n, 2 + 50000);
+	mg_kidx_free(x);
+}
+
+/* The quick checks never reject a pair that mg_verify accepts, over every
+ * combination of the fields they look at (title, names and publisher kept
+ * equal, so mg_verify's decision rests on those fields). */
+static void test_quick_sound(void **state)
+{
+	static const int years[] = { 0, 2015, 2016, 70000, 70001 };
+	static const int pages[] = { 0, 100, 103, 105, 200, 2000000000 };
+	static const int eds[] = { 0, 1, 2, 300 };
+	static const char *mats[] = { NULL, "book", "serial", "other" };
+	static const char *isbns[][2] = { { NULL, NULL }, { "9786042000000", NULL },
+					  { "9786040000019", NULL },
+					  { "9786042000000", "9786040000019" } };
+	static const char *names[] = { "to hoai" };
+	struct mg_mem v[5 * 6 * 4 * 4 * 4];
+	struct mg_tv ids[4][2];
+	size_t n = 0, i, j, rejects = 0, accepts = 0;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		ids[i][0].type = ids[i][1].type = "isbn";
+		ids[i][0].value = isbns[i][0];
+		ids[i][1].value = isbns[i][1];
+	}
+	for (size_t a = 0; a < 5; a++)
+		for (size_t b = 0; b < 6; b++)
+			for (size_t c = 0; c < 4; c++)
+				for (size_t d = 0; d < 4; d++)
+					for (size_t e = 0; e < 4; e++) {
+						struct mg_mem *m = &v[n++];
+
+						memset(m, 0, sizeof(*m));
+						m->ref = "x:1";
+						m->year = years[a];
+						m->pages = pages[b];
+						m->edition = eds[c];
+						m->material = mats[d];
+						m->ids = ids[e];
+						m->nids = isbns[e][0] ? (isbns[e][1] ? 2 : 1) : 0;
+						m->title = m->ftitle = m->fmain = "de men phieu luu ky";
+						m->fpub = "kim dong";
+						m->names = m->fnames = names;
+						m->nnames = 1;
+					}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < n; j++) {
+			struct mg_quick qa, qb;
+			int ok = mg_verify(&v[i], &v[j], NULL);
+
+			mg_quick_from_mem(&v[i], &qa);
+			mg_quick_from_mem(&v[j], &qb);
+			if (mg_quick_reject(&qa, &qb)) {
+				assert_false(ok);
+				rejects++;
+			}
+			accepts += ok;
+		}
+	/* and they do reject most of what mg_verify rejects here */
+	assert_true(accepts > 0);
+	assert_true(rejects > (n * n - accepts) * 9 / 10);
+}
+
 static const struct spec SET[] = {
 	{ "l1", "a1", "Dế mèn phiêu lưu ký", 2010, "9786042000000", "Tô Hoài", NULL, "Kim Đồng", "144 tr.", NULL },
 	{ "l2", "b2", "Dế Mèn phiêu lưu ký : truyện", 2010, "9786042000000", "Tô Hoài", NULL, "Kim Đồng", "144 tr.", NULL },
@@ -537,6 +696,115 @@ static void test_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+struct dump {
+	char *buf;
+	size_t len, cap;
+};
+
+static int dump_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct dump *d = ctx;
+
+	if (d->len + kl + vl + 2 > d->cap) {
+		d->cap = (d->len + kl + vl + 2) * 2;
+		d->buf = realloc(d->buf, d->cap);
+		assert_non_null(d->buf);
+	}
+	memcpy(d->buf + d->len, k, kl);
+	d->len += kl;
+	d->buf[d->len++] = '=';
+	memcpy(d->buf + d->len, v, vl);
+	d->len += vl;
+	d->buf[d->len++] = '\n';
+	return 0;
+}
+
+static void dump_db(struct mc_store *st, const char *db, struct dump *d)
+{
+	struct mc_reader *r;
+
+	d->len = 0;
+	assert_int_equal(mc_reader_begin(st, &r), 0);
+	assert_true(mc_reader_kv_each(r, db, NULL, 0, dump_one, d) >= 0);
+	mc_reader_end(r);
+}
+
+/* A bulk run (keys in memory) and a run that looks each key up give the
+ * same unions and the same mg_key; a bulk run cut short (keys marked
+ * stale, mg_key half written) is repaired by the next run. */
+static void test_store_bulk(void **state)
+{
+	char d1[] = "/tmp/test-merger.XXXXXX", d2[] = "/tmp/test-merger.XXXXXX", cmd[128];
+	char p1[4096], p2[4096], buf[16];
+	struct dump k1 = { 0 }, k2 = { 0 };
+	struct mc_store *s1, *s2;
+	struct mc_writer *w;
+	struct mg_stats s;
+	struct mc_error e;
+	struct spec x;
+
+	(void)state;
+	assert_non_null(mkdtemp(d1));
+	assert_non_null(mkdtemp(d2));
+	assert_int_equal(mc_store_open(d1, MC_STORE_CREATE, &s1, &e), 0);
+	assert_int_equal(mc_store_open(d2, MC_STORE_CREATE, &s2, &e), 0);
+	put_specs(s1, SET, sizeof(SET) / sizeof(SET[0]));
+	put_specs(s2, SET, sizeof(SET) / sizeof(SET[0]));
+	assert_int_equal(mg_store_merge(s1, MG_MERGE_BULK, 100, &s, &e), 0);
+	assert_true(s.keys_in_memory > 0);
+	assert_int_equal(mg_store_merge(s2, MG_MERGE_NO_BULK, 100, &s, &e), 0);
+	assert_int_equal(s.keys_in_memory, 0);
+	/* a change, applied in bulk on one and key by key on the other */
+	x = SET[1];
+	x.isbn = NULL;
+	x.title = "Hà Nội 36 phố phường";
+	put_specs(s1, &x, 1);
+	put_specs(s2, &x, 1);
+	assert_int_equal(mg_store_merge(s1, MG_MERGE_BULK, 101, &s, &e), 0);
+	assert_int_equal(mg_store_merge(s2, MG_MERGE_NO_BULK, 101, &s, &e), 0);
+	store_partition(s1, p1, sizeof(p1));
+	store_partition(s2, p2, sizeof(p2));
+	assert_string_equal(p1, p2);
+	dump_db(s1, "mg_key", &k1);
+	dump_db(s2, "mg_key", &k2);
+	assert_true(k1.len > 0);
+	assert_int_equal(k1.len, k2.len);
+	assert_memory_equal(k1.buf, k2.buf, k1.len);
+	dump_db(s1, "mg_union", &k1);
+	dump_db(s2, "mg_union", &k2);
+	assert_int_equal(k1.len, k2.len);
+	assert_memory_equal(k1.buf, k2.buf, k1.len);
+
+	/* cut short: mg_key emptied, marked stale; an override repairs first */
+	assert_int_equal(mc_writer_begin(s1, &w, &e), 0);
+	assert_int_equal(mc_writer_kv_clear(w, "mg_key"), 0);
+	assert_int_equal(mc_writer_state_set(w, "merger", "keys", "stale"), 0);
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+	assert_int_equal(mg_store_override(s1, MG_NEVER, "l1:a3", "l4:d1", 102, &e), 0);
+	assert_int_equal(mg_store_override(s2, MG_NEVER, "l1:a3", "l4:d1", 102, &e), 0);
+	{
+		struct mc_reader *r;
+
+		assert_int_equal(mc_reader_begin(s1, &r), 0);
+		assert_int_equal(mc_store_state_get(r, "merger", "keys", buf, sizeof(buf)),
+				 MC_E_NOTFOUND);
+		mc_reader_end(r);
+	}
+	dump_db(s1, "mg_key", &k1);
+	dump_db(s2, "mg_key", &k2);
+	assert_int_equal(k1.len, k2.len);
+	assert_memory_equal(k1.buf, k2.buf, k1.len);
+	store_partition(s1, p1, sizeof(p1));
+	store_partition(s2, p2, sizeof(p2));
+	assert_string_equal(p1, p2);
+	free(k1.buf);
+	free(k2.buf);
+	mc_store_close(s1);
+	mc_store_close(s2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", d1, d2);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +816,9 @@ int main(void)
 		cmocka_unit_test(test_rebuild_after_changes),
 		cmocka_unit_test(test_json_export),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_kidx),
+		cmocka_unit_test(test_quick_sound),
+		cmocka_unit_test(test_store_bulk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
