@@ -51,6 +51,7 @@ void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 	m->kv.each = sk_each;
 	m->kv.seq_next = sk_seq;
 	m->kv.clear = sk_clear;
+	mg_merger_load_state(m);
 }
 
 int mg_merger_new_writer(struct mc_writer *w, struct mg_merger **ret)
@@ -201,6 +202,7 @@ static int count_one(void *ctx, uint64_t seq, int op, const char *source, const 
 struct kload {
 	struct mg_kidx *x;
 	struct mc_arena *a;
+	uint64_t epoch;
 	int rc;
 };
 
@@ -214,6 +216,8 @@ static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size
 
 	mc_arena_reset(l->a);
 	l->rc = mg_mem_unpack(v, vl, l->a, &mem);
+	if (!l->rc && mem.epoch < l->epoch)
+		return 0; /* not re-applied yet by a rebuild: no candidate */
 	for (i = 0; !l->rc && i < mem.nkeys; i++)
 		if (8 + strlen(mem.ref) < MC_MAX_ID_BYTES)
 			l->rc = mg_kidx_add(l->x, mg_key_hash(mem.keys[i]), mem.ref);
@@ -226,9 +230,10 @@ static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size
 
 /* The keys and quick-verification data of every member as of batch w,
  * read from the member summaries (one pass in key order). */
-static int keys_load(struct mc_writer *w, struct mg_kidx *x, struct mc_error *err)
+static int keys_load(struct mc_writer *w, struct mg_kidx *x, uint64_t epoch,
+		     struct mc_error *err)
 {
-	struct kload l = { x, NULL, 0 };
+	struct kload l = { x, NULL, epoch, 0 };
 	int rc;
 
 	if (mc_arena_new(64u << 20, &l.a))
@@ -337,7 +342,7 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 		if (now)
 			mg_merger_set_time(m, now);
 		if (rebuild) {
-			rc = mg_merger_clear(m);
+			rc = mg_rebuild_begin(m);
 			rc = rc ? rc : mc_writer_state_set(w, "merger", "cursor", NULL);
 			if (rc) {
 				mc_error_set(err, rc, "clearing the union data: %s", mc_strerror(rc));
@@ -383,7 +388,7 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 					mc_error_set(err, rc, "out of memory");
 					goto done;
 				}
-				if (!rebuild && (rc = keys_load(w, kidx, err)))
+				if (!rebuild && (rc = keys_load(w, kidx, m->epoch, err)))
 					goto done;
 				rc = mc_writer_state_set(w, "merger", "keys", "stale");
 				if (rc) {
@@ -442,6 +447,23 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 	w = NULL;
 	if (!rc)
 		add_stats(&total, &m->st);
+	memset(&m->st, 0, sizeof(m->st));
+	if (!rc && m->rebuilding) {
+		/* the feed is consumed: the rebuild's last step */
+		rc = mc_writer_begin(s, &w, err);
+		if (!rc) {
+			mg_merger_use_writer(m, w);
+			if (now)
+				mg_merger_set_time(m, now);
+			rc = mg_rebuild_finish(m);
+			if (rc)
+				mc_error_set(err, rc, "finishing the rebuild: %s", mc_strerror(rc));
+			rc = rc ? rc : mc_writer_commit(w, err);
+			w = NULL;
+			if (!rc)
+				add_stats(&total, &m->st);
+		}
+	}
 	if (kidx) {
 		total.keys_in_memory = mg_kidx_count(kidx);
 		total.keys_bytes = mg_kidx_bytes(kidx);
@@ -467,14 +489,22 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 	struct mg_merger *m = NULL;
 	char **refs = NULL;
 	size_t nrefs = 0, i;
+	struct mg_merger *m0 = NULL;
 	char mark[16];
-	int rc;
+	int rc, rebuilding;
 
 	rc = mc_writer_begin(s, &w, err);
 	if (rc)
 		return rc;
-	if (mc_writer_state_get(w, "merger", "keys", mark, sizeof(mark)) == 0) {
-		/* a large merge was cut short: bring mg_key up to date first */
+	rc = mg_merger_new_writer(w, &m0);
+	if (rc) {
+		mc_writer_abort(w);
+		return rc;
+	}
+	rebuilding = m0->rebuilding;
+	mg_merger_free(m0);
+	if (mc_writer_state_get(w, "merger", "keys", mark, sizeof(mark)) == 0 || rebuilding) {
+		/* a large merge or a rebuild was cut short: finish it first */
 		mc_writer_abort(w);
 		w = NULL;
 		rc = mg_store_merge(s, 0, now, NULL, err);

@@ -85,9 +85,13 @@ static int get_mem(struct mg_merger *m, const char *ref, struct mg_mem *out)
 	return rc ? rc : mg_mem_unpack(v, vl, m->a, out);
 }
 
-static int put_mem(struct mg_merger *m, const struct mg_mem *mem)
+static int put_mem(struct mg_merger *m, const struct mg_mem *mem0)
 {
-	int rc = mg_mem_pack(mem, &m->tmp);
+	struct mg_mem t = *mem0, *mem = &t;
+	int rc;
+
+	t.epoch = m->epoch;
+	rc = mg_mem_pack(mem, &m->tmp);
 
 	if (!rc && m->kidx) {
 		struct mg_quick q;
@@ -115,10 +119,14 @@ static int get_union(struct mg_merger *m, uint64_t id, struct mg_union *u)
 	return mg_union_unpack(v, vl, m->a, u);
 }
 
-static int put_union(struct mg_merger *m, const struct mg_union *u)
+static int put_union(struct mg_merger *m, const struct mg_union *u0)
 {
+	struct mg_union t = *u0, *u = &t;
 	unsigned char k[8];
-	int rc = mg_union_pack(u, &m->tmp);
+	int rc;
+
+	t.epoch = m->epoch;
+	rc = mg_union_pack(u, &m->tmp);
 
 	mg_u64be(u->id, k);
 	return rc ? rc : m->kv.put(m->kv.ctx, MG_DB_UNION, k, 8, m->tmp.data, m->tmp.len);
@@ -141,16 +149,32 @@ static int bump(struct mg_merger *m, struct mg_union *u)
 	return m->kv.put(m->kv.ctx, MG_DB_FEED, k, 8, v, 8);
 }
 
+/* A new union record. During a rebuild, the record being placed takes back
+ * the id it had before when nothing rebuilt holds that id yet: union ids
+ * stay what they were for the same records. */
 static int new_union(struct mg_merger *m, struct mg_union *u)
 {
-	uint64_t id;
-	int rc = m->kv.seq_next(m->kv.ctx, MG_DB_UNION, &id);
+	uint64_t id = 0, pref = m->pref_uid;
+	int64_t created = m->now;
+	int rc;
 
-	if (rc)
+	m->pref_uid = 0;
+	if (pref && m->rebuilding) {
+		struct mg_union o;
+
+		rc = get_union(m, pref, &o);
+		if (rc && rc != MC_E_NOTFOUND)
+			return rc;
+		if (!rc && o.epoch < m->epoch) {
+			id = pref;
+			created = o.created;
+		}
+	}
+	if (!id && (rc = m->kv.seq_next(m->kv.ctx, MG_DB_UNION, &id)))
 		return rc;
 	memset(u, 0, sizeof(*u));
 	u->id = id;
-	u->created = m->now;
+	u->created = created;
 	u->datestamp = m->now;
 	return 0;
 }
@@ -681,8 +705,8 @@ static int place(struct mg_merger *m, struct mg_mem *nw, const struct mg_mem *ol
 		}
 		m->st.candidates_read++;
 		rc = get_mem(m, seen[i], &c);
-		if (rc == MC_E_NOTFOUND) {
-			rc = 0;
+		if (rc == MC_E_NOTFOUND || (!rc && c.epoch < m->epoch)) {
+			rc = 0; /* gone, or not re-applied yet in a rebuild */
 			continue;
 		}
 		if (rc)
@@ -833,6 +857,16 @@ static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_recor
 	if (rc && rc != MC_E_NOTFOUND)
 		return rc;
 	have_old = rc == 0;
+	if (have_old && old.epoch < m->epoch) {
+		/* from before the rebuild: its union is the old catalogue's, its
+		 * keys are gone; it is placed afresh, keeping its id if it can */
+		have_old = 0;
+		if (!rec || rec->status == MC_REC_DELETED) {
+			rc = m->kv.del(m->kv.ctx, MG_DB_MEMBER, ref, strlen(ref));
+			return rc == MC_E_NOTFOUND ? 0 : rc;
+		}
+		m->pref_uid = old.uid;
+	}
 	if (!rec || rec->status == MC_REC_DELETED) {
 		if (!have_old)
 			return 0;
@@ -849,6 +883,7 @@ static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_recor
 
 		/* same content (the datestamp alone does not count) */
 		nw.uid = old.uid;
+		nw.epoch = old.epoch;
 		nw.datestamp = old.datestamp;
 		mc_buf_init(&a, 64u << 20);
 		rc = mg_mem_pack(&nw, &a);
@@ -874,6 +909,7 @@ int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_
 
 	mc_arena_reset(m->a);
 	m->st.records++;
+	m->pref_uid = 0;
 	ref = mc_arena_printf(m->a, "%s:%s", rec->source, rec->local_id);
 	if (!ref)
 		return mc_error_set(err, -ENOMEM, "out of memory");
@@ -901,15 +937,166 @@ int mg_merger_replace(struct mg_merger *m, const char *ref)
 	return place(m, &nw, &old);
 }
 
-int mg_merger_clear(struct mg_merger *m)
-{
-	static const char *const dbs[] = { MG_DB_MEMBER, MG_DB_UNION, MG_DB_KEY, MG_DB_FEED };
-	size_t i;
-	int rc = 0;
+/* ---- rebuild epochs ---- */
 
-	for (i = 0; !rc && i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		rc = m->kv.clear(m->kv.ctx, dbs[i]);
-	return rc;
+int mg_merger_load_state(struct mg_merger *m)
+{
+	const void *v;
+	size_t vl;
+	int rc = m->kv.get(m->kv.ctx, MG_DB_STATE, "epoch", 5, &v, &vl);
+
+	m->epoch = 0;
+	m->rebuilding = 0;
+	if (rc == MC_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (vl != 8)
+		return MC_E_CORRUPT;
+	m->epoch = mg_be64(v);
+	rc = m->kv.get(m->kv.ctx, MG_DB_STATE, "rebuild", 7, &v, &vl);
+	m->rebuilding = rc == 0;
+	return rc == MC_E_NOTFOUND ? 0 : rc;
+}
+
+int mg_rebuild_begin(struct mg_merger *m)
+{
+	unsigned char e[8];
+	int rc = mg_merger_load_state(m);
+
+	if (rc)
+		return rc;
+	m->epoch++;
+	m->rebuilding = 1;
+	mg_u64be(m->epoch, e);
+	rc = m->kv.put(m->kv.ctx, MG_DB_STATE, "epoch", 5, e, 8);
+	rc = rc ? rc : m->kv.put(m->kv.ctx, MG_DB_STATE, "rebuild", 7, "", 0);
+	return rc ? rc : m->kv.clear(m->kv.ctx, MG_DB_KEY);
+}
+
+struct stale {
+	struct mg_merger *m;
+	char **refs;
+	uint64_t *ids;
+	size_t n, cap;
+	int rc;
+};
+
+static int stale_room(struct stale *x, size_t elem, void **v)
+{
+	size_t nc = x->cap ? x->cap * 2 : 256;
+	void *p;
+
+	if (x->n < x->cap)
+		return 0;
+	p = realloc(*v, nc * elem);
+	if (!p)
+		return x->rc = -ENOMEM;
+	*v = p;
+	x->cap = nc;
+	return 0;
+}
+
+static int stale_member(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct stale *x = ctx;
+	struct mg_mem mem;
+
+	mc_arena_reset(x->m->a);
+	x->rc = mg_mem_unpack(v, vl, x->m->a, &mem);
+	if (x->rc)
+		return 1;
+	if (mem.epoch >= x->m->epoch)
+		return 0;
+	if (stale_room(x, sizeof(*x->refs), (void **)&x->refs))
+		return 1;
+	if (!(x->refs[x->n] = strdup(mem.ref)))
+		return x->rc = -ENOMEM, 1;
+	x->n++;
+	return 0;
+}
+
+static int stale_union(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct stale *x = ctx;
+	struct mg_union u;
+
+	if (kl != 8)
+		return x->rc = MC_E_CORRUPT, 1;
+	mc_arena_reset(x->m->a);
+	u.id = mg_be64(k);
+	x->rc = mg_union_unpack(v, vl, x->m->a, &u);
+	if (x->rc)
+		return 1;
+	if (u.epoch >= x->m->epoch || u.status != MG_UNION_LIVE)
+		return 0;
+	if (stale_room(x, sizeof(*x->ids), (void **)&x->ids))
+		return 1;
+	x->ids[x->n++] = u.id;
+	return 0;
+}
+
+/* After the last record of a rebuild: members nobody re-applied go, and
+ * every union of the old catalogue that no rebuilt union took back becomes
+ * a tombstone (pointing to where its first still present member went, or
+ * dissolved), with a feed entry, so harvesters learn it is gone. */
+int mg_rebuild_finish(struct mg_merger *m)
+{
+	struct stale x = { m, NULL, NULL, 0, 0, 0 };
+	size_t i, j;
+	int rc;
+
+	if (!m->rebuilding)
+		return 0;
+	rc = m->kv.each(m->kv.ctx, MG_DB_MEMBER, NULL, 0, stale_member, &x);
+	if (x.rc)
+		rc = x.rc;
+	for (i = 0; rc >= 0 && i < x.n; i++) {
+		rc = m->kv.del(m->kv.ctx, MG_DB_MEMBER, x.refs[i], strlen(x.refs[i]));
+		rc = rc == MC_E_NOTFOUND ? 0 : rc;
+	}
+	for (i = 0; i < x.n; i++)
+		free(x.refs[i]);
+	free(x.refs);
+	if (rc < 0)
+		return rc;
+	memset(&x, 0, sizeof(x));
+	x.m = m;
+	rc = m->kv.each(m->kv.ctx, MG_DB_UNION, NULL, 0, stale_union, &x);
+	if (x.rc)
+		rc = x.rc;
+	for (i = 0; rc >= 0 && i < x.n; i++) {
+		struct mg_union u;
+
+		mc_arena_reset(m->a);
+		rc = get_union(m, x.ids[i], &u);
+		if (rc)
+			break;
+		u.survivor = 0;
+		for (j = 0; j < u.nmembers; j++) {
+			struct mg_mem mem;
+
+			if (!get_mem(m, u.members[j], &mem) && mem.epoch == m->epoch &&
+			    mem.uid != u.id) {
+				u.survivor = mem.uid;
+				break;
+			}
+		}
+		if (u.survivor)
+			m->st.unions_merged++;
+		else
+			m->st.unions_dissolved++;
+		u.status = MG_UNION_TOMB;
+		u.nmembers = 0;
+		rc = bump(m, &u);
+		rc = rc ? rc : put_union(m, &u);
+	}
+	free(x.ids);
+	if (rc < 0 || rc > 1)
+		return rc;
+	rc = m->kv.del(m->kv.ctx, MG_DB_STATE, "rebuild", 7);
+	m->rebuilding = 0;
+	return rc == MC_E_NOTFOUND ? 0 : rc;
 }
 
 /* ---- reading ---- */

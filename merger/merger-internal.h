@@ -21,6 +21,7 @@
 #define MG_DB_KEY "mg_key"
 #define MG_DB_FEED "mg_feed"
 #define MG_DB_OVERRIDE "mg_override"
+#define MG_DB_STATE "mg_state"     /* "epoch" (u64be), "rebuild" (present while one runs) */
 
 #define MG_MAX_KEYS 24            /* match keys per record */
 #define MG_MAX_KEY_REFS 64        /* members listed under one key: more = not discriminating */
@@ -54,6 +55,7 @@ struct mg_tv {
 
 struct mg_mem {
 	uint64_t uid;            /* union record it belongs to */
+	uint64_t epoch;          /* rebuild epoch it was written in */
 	int64_t datestamp;
 	const char *ref;         /* "source:local_id" */
 	int year, edition, pages;
@@ -125,6 +127,7 @@ struct mg_union {
 	int status;
 	uint64_t survivor;       /* tombstone of a merge: the union it went into; 0 dissolved */
 	int64_t created, datestamp;
+	uint64_t epoch;          /* rebuild epoch it was written in */
 	const char **members;    /* refs, sorted */
 	size_t nmembers, cap;
 };
@@ -178,7 +181,13 @@ struct mg_merger {
 	struct mc_buf tmp, tmp2;
 	int64_t now;
 	struct mg_stats st;
+	uint64_t epoch;          /* current rebuild epoch (mg_state) */
+	int rebuilding;          /* a rebuild runs: older-epoch data is the old catalogue */
+	uint64_t pref_uid;       /* the union id the record being placed had before the rebuild */
 };
+
+/* Read epoch and rebuild mark from mg_state (after the kv changed). */
+int mg_merger_load_state(struct mg_merger *m);
 
 /* Place a member again from its stored summary (after an override). */
 int mg_merger_replace(struct mg_merger *m, const char *ref);

@@ -4,8 +4,8 @@
 
 #include "merger-internal.h"
 
-#define MG_MEM_VERSION 1
-#define MG_UNION_VERSION 1
+#define MG_MEM_VERSION 2     /* 2: + epoch; 1 is read as epoch 0 */
+#define MG_UNION_VERSION 2
 
 int mg_put_u(struct mc_buf *b, uint64_t v)
 {
@@ -174,6 +174,7 @@ int mg_mem_pack(const struct mg_mem *m, struct mc_buf *out)
 	/* content ends here; then the datestamp and the union id */
 	rc = rc ? rc : mg_put_u(out, zz(m->datestamp));
 	rc = rc ? rc : mg_put_u(out, m->uid);
+	rc = rc ? rc : mg_put_u(out, m->epoch);
 	return rc;
 }
 
@@ -182,10 +183,12 @@ int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *
 	struct mg_rd r = { p, (const unsigned char *)p + len, 0 };
 	size_t i, n2;
 
+	int ver;
+
 	memset(m, 0, sizeof(*m));
-	if (!len || *r.p != MG_MEM_VERSION)
+	if (!len || !*r.p || *r.p > MG_MEM_VERSION)
 		return len && *r.p > MG_MEM_VERSION ? MC_E_VERSION : MC_E_CORRUPT;
-	r.p++;
+	ver = *r.p++;
 	m->ref = mg_get_s(&r, a);
 	m->year = (int)mg_get_u(&r);
 	m->edition = (int)mg_get_u(&r);
@@ -228,6 +231,8 @@ int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *
 	m->keys = get_list(&r, a, &m->nkeys);
 	m->datestamp = unzz(mg_get_u(&r));
 	m->uid = mg_get_u(&r);
+	if (ver >= 2)
+		m->epoch = mg_get_u(&r);
 	if (r.bad == 2)
 		return -ENOMEM;
 	if (r.bad || r.p != r.end || !m->ref)
@@ -246,6 +251,7 @@ int mg_union_pack(const struct mg_union *u, struct mc_buf *out)
 	rc = rc ? rc : mg_put_u(out, zz(u->created));
 	rc = rc ? rc : mg_put_u(out, zz(u->datestamp));
 	rc = rc ? rc : put_list(out, u->members, u->nmembers);
+	rc = rc ? rc : mg_put_u(out, u->epoch);
 	return rc;
 }
 
@@ -253,18 +259,21 @@ int mg_union_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_uni
 {
 	struct mg_rd r = { p, (const unsigned char *)p + len, 0 };
 	uint64_t id = u->id;
+	int ver;
 
 	memset(u, 0, sizeof(*u));
 	u->id = id;
-	if (!len || *r.p != MG_UNION_VERSION)
+	if (!len || !*r.p || *r.p > MG_UNION_VERSION)
 		return len && *r.p > MG_UNION_VERSION ? MC_E_VERSION : MC_E_CORRUPT;
-	r.p++;
+	ver = *r.p++;
 	u->status = (int)mg_get_u(&r);
 	u->survivor = mg_get_u(&r);
 	u->created = unzz(mg_get_u(&r));
 	u->datestamp = unzz(mg_get_u(&r));
 	u->members = get_list(&r, a, &u->nmembers);
 	u->cap = u->nmembers;
+	if (ver >= 2)
+		u->epoch = mg_get_u(&r);
 	if (r.bad == 2)
 		return -ENOMEM;
 	if (r.bad || r.p != r.end)

@@ -57,9 +57,14 @@ const struct mg_stats *mg_merger_stats(const struct mg_merger *m);
  * 0, -ENOMEM, MC_E_TOOBIG, MC_E_CORRUPT, MC_E_STORE; err filled in. */
 int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_error *err);
 
-/* Drop every union, member, key and union-feed entry (overrides stay);
- * the caller then applies every record again. 0 or error. */
-int mg_merger_clear(struct mg_merger *m);
+/* Rebuild with stable ids: begin (a new epoch; the match keys are dropped,
+ * members and union records stay as the old catalogue), apply every record
+ * again (each takes back its old union id when no rebuilt union holds it),
+ * finish (members not re-applied go; old unions nobody took back become
+ * tombstones with feed entries). Interrupted in between, the mark in
+ * mg_state makes the next mg_store_merge go on and finish. 0 or error. */
+int mg_rebuild_begin(struct mg_merger *m);
+int mg_rebuild_finish(struct mg_merger *m);
 
 /* Run the merge stage on the store: consume the record change feed from
  * the cursor (state "merger"/"cursor") in batches of 10,000 entries,

@@ -52,6 +52,11 @@ oai() {
 members() { m export --union | python3 -c '
 import json, sys
 print("\n".join(sorted(" ".join(sorted(json.loads(l)["members"])) for l in sys.stdin)))'; }
+# the same with each union's id first
+with_ids() { m export --union | python3 -c '
+import json, sys
+print("\n".join(sorted("%d %s" % (u["id"], " ".join(sorted(u["members"])))
+                        for u in map(json.loads, sys.stdin))))'; }
 
 oai "$T/l1.xml" a1 "Dế mèn phiêu lưu ký" 2010 9786042000000 "Tô Hoài"
 oai "$T/l3.xml" c3 "De men phieu luu ky" 2010 - "Tô Hoài Nguyễn Sen"
@@ -94,8 +99,12 @@ check_eq "never: two unions" "l1:a1
 l2:b2" "$(members)"
 check "dedup --explain shows the rule" bash -c "'$MUCLUC' -c '$cfg' dedup --explain l1:a1 | grep -q 'l1:a1'"
 inc=$(members)
+inc_ids=$(with_ids)
 check "merge --rebuild" m merge --rebuild
 check_eq "rebuild gives what incremental gave, override kept" "$inc" "$(members)"
+check_eq "rebuild keeps every union's id" "$inc_ids" "$(with_ids)"
+check "merge --rebuild --no-bulk" m merge --rebuild --no-bulk
+check_eq "rebuild without the keys in memory: same ids" "$inc_ids" "$(with_ids)"
 check "dedup --join l1:a1 l2:b2" m dedup --join l1:a1 l2:b2
 check_eq "join: one union" "l1:a1 l2:b2" "$(members)"
 check "export --union --format marcxml is well-formed" bash -c \

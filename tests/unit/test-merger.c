@@ -157,6 +157,24 @@ static void partition(struct mg_merger *m, char *out, size_t outsz)
 	}
 }
 
+/* live unions as "id=members|" in id order: the partition with its ids */
+static void partition_ids(struct mg_merger *m, char *out, size_t outsz)
+{
+	struct views vs;
+	char line[600];
+	size_t i;
+
+	vs.n = 0;
+	assert_int_equal(mg_union_each(m, grab, &vs), 0);
+	out[0] = '\0';
+	for (i = 0; i < vs.n; i++)
+		if (!vs.v[i].tomb) {
+			snprintf(line, sizeof(line), "%llu=%s|", (unsigned long long)vs.v[i].id,
+				 vs.v[i].members);
+			strncat(out, line, outsz - strlen(out) - 1);
+		}
+}
+
 static uint64_t feed_count(struct mg_merger *m)
 {
 	struct views dummy;
@@ -548,11 +566,13 @@ static void test_overrides_rebuild(void **state)
 	partition(m, inc, sizeof(inc));
 	assert_string_equal(inc, "l1:a1 l2:b2 |l1:a2 l2:b3 |l1:a3 |l3:c3 |l3:c4 l4:d2 |l4:d1 |");
 
-	/* rebuild: clear and apply again, in another order: same partition */
-	assert_int_equal(mg_merger_clear(m), 0);
+	/* rebuild: apply again, in another order: same partition, same ids */
+	partition_ids(m, inc, sizeof(inc));
+	assert_int_equal(mg_rebuild_begin(m), 0);
 	for (i = sizeof(SET) / sizeof(SET[0]); i-- > 0;)
 		apply(m, &SET[i]);
-	partition(m, reb, sizeof(reb));
+	assert_int_equal(mg_rebuild_finish(m), 0);
+	partition_ids(m, reb, sizeof(reb));
 	assert_string_equal(reb, inc);
 	mg_merger_free(m);
 }
@@ -575,13 +595,32 @@ static void test_rebuild_after_changes(void **state)
 	apply(m, &x);
 	delete(m, "l4", "d1");
 	apply(m, &SET[6]);
-	partition(m, inc, sizeof(inc));
-	assert_int_equal(mg_merger_clear(m), 0);
+	partition_ids(m, inc, sizeof(inc));
+	assert_non_null(strstr(inc, "=l2:b2 |"));
+	assert_int_equal(mg_rebuild_begin(m), 0);
 	for (i = 0; i < sizeof(SET) / sizeof(SET[0]); i++)
 		apply(m, i == 1 ? &x : &SET[i]);
-	partition(m, reb, sizeof(reb));
+	assert_int_equal(mg_rebuild_finish(m), 0);
+	partition_ids(m, reb, sizeof(reb));
 	assert_string_equal(reb, inc);
-	assert_non_null(strstr(inc, "|l2:b2 |"));
+
+	/* a record gone from the store is not applied by the rebuild: its
+	 * member goes, and a union it held alone becomes a tombstone */
+	{
+		struct views vs;
+		uint64_t b2, none;
+
+		assert_int_equal(mg_member_union(m, "l2:b2", &b2), 0);
+		assert_int_equal(mg_rebuild_begin(m), 0);
+		for (i = 0; i < sizeof(SET) / sizeof(SET[0]); i++)
+			if (i != 1)
+				apply(m, &SET[i]);
+		assert_int_equal(mg_rebuild_finish(m), 0);
+		assert_int_equal(mg_member_union(m, "l2:b2", &none), MC_E_NOTFOUND);
+		assert_true(view(m, &vs, b2)->tomb);
+		partition_ids(m, reb, sizeof(reb));
+		assert_null(strstr(reb, "l2:b2"));
+	}
 	mg_merger_free(m);
 }
 
@@ -688,9 +727,28 @@ static void test_store(void **state)
 	assert_int_equal(mg_store_override(st, MG_NEVER, "l1:a3", "l4:d1", 104, &e), 0);
 	store_partition(st, inc, sizeof(inc));
 	assert_string_equal(inc, "l1:a1 l3:c3 |l1:a2 l2:b3 |l1:a3 |l2:b2 |l3:c4 |l4:d1 |l4:d2 |");
-	assert_int_equal(mg_store_merge(st, 1, 105, &s, &e), 0);
-	store_partition(st, reb, sizeof(reb));
-	assert_string_equal(reb, inc);
+	{
+		struct mc_reader *r;
+		struct mg_merger *m;
+
+		assert_int_equal(mc_reader_begin(st, &r), 0);
+		assert_int_equal(mg_merger_new_reader(r, &m), 0);
+		partition_ids(m, inc, sizeof(inc));
+		mg_merger_free(m);
+		mc_reader_end(r);
+	}
+	assert_int_equal(mg_store_merge(st, MG_MERGE_REBUILD, 105, &s, &e), 0);
+	{
+		struct mc_reader *r;
+		struct mg_merger *m;
+
+		assert_int_equal(mc_reader_begin(st, &r), 0);
+		assert_int_equal(mg_merger_new_reader(r, &m), 0);
+		partition_ids(m, reb, sizeof(reb));
+		mg_merger_free(m);
+		mc_reader_end(r);
+	}
+	assert_string_equal(reb, inc);   /* same unions, same ids */
 	mc_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
@@ -797,6 +855,35 @@ static void test_store_bulk(void **state)
 	store_partition(s1, p1, sizeof(p1));
 	store_partition(s2, p2, sizeof(p2));
 	assert_string_equal(p1, p2);
+	/* a rebuild cut short right after it began: the next merge goes on
+	 * from there and finishes it, ids kept */
+	{
+		struct mg_merger *m;
+		struct mc_reader *r;
+		char before[4096], after[4096];
+
+		assert_int_equal(mc_reader_begin(s1, &r), 0);
+		assert_int_equal(mg_merger_new_reader(r, &m), 0);
+		partition_ids(m, before, sizeof(before));
+		mg_merger_free(m);
+		mc_reader_end(r);
+		assert_int_equal(mc_writer_begin(s1, &w, &e), 0);
+		assert_int_equal(mg_merger_new_writer(w, &m), 0);
+		assert_int_equal(mg_rebuild_begin(m), 0);
+		assert_int_equal(mc_writer_state_set(w, "merger", "cursor", NULL), 0);
+		assert_int_equal(mc_writer_commit(w, &e), 0);
+		mg_merger_free(m);
+		assert_int_equal(mg_store_merge(s1, 0, 110, &s, &e), 0);
+		assert_true(s.records > 0);
+		assert_int_equal(mc_reader_begin(s1, &r), 0);
+		assert_int_equal(mg_merger_new_reader(r, &m), 0);
+		partition_ids(m, after, sizeof(after));
+		assert_int_equal(mc_store_state_get(r, "merger", "keys", buf, sizeof(buf)),
+				 MC_E_NOTFOUND);
+		mg_merger_free(m);
+		mc_reader_end(r);
+		assert_string_equal(after, before);
+	}
 	free(k1.buf);
 	free(k2.buf);
 	mc_store_close(s1);
