@@ -27,6 +27,7 @@ static const char merge_usage[] =
 
 static const char dedup_usage[] =
 	"Usage: mucluc dedup --explain ID | --split ID | --never ID1 ID2 | --join ID1 ID2\n"
+	"       mucluc dedup --source-dups\n"
 	"\n"
 	"Look at and correct the merger's decisions. ID is a union record number or\n"
 	"a member record SOURCE:LOCAL-ID. The rules persist and survive --rebuild.\n"
@@ -35,6 +36,8 @@ static const char dedup_usage[] =
 	"  --split ID           the member stands alone (a union number: every member does)\n"
 	"  --never ID1 ID2      these two records are never the same edition\n"
 	"  --join ID1 ID2       these two records are the same edition\n"
+	"  --source-dups        list the union records that hold two or more records\n"
+	"                       of one library (the library's own duplicates)\n"
 	"  -h, --help           show this help\n";
 
 static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
@@ -133,6 +136,37 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* dedup --source-dups: "UNION SOURCE: REF REF ..." for each library with
+ * more than one record in a live union record */
+struct srcdups {
+	unsigned long long unions, records;
+};
+
+static int srcdup_one(void *ctx, const struct mg_union_view *u)
+{
+	struct srcdups *d = ctx;
+	size_t i, j;
+
+	if (u->tombstone)
+		return 0;
+	/* members are sorted, so one source's refs are next to each other */
+	for (i = 0; i < u->nmembers; i = j) {
+		size_t sl = strcspn(u->members[i], ":");
+
+		for (j = i + 1; j < u->nmembers && !strncmp(u->members[j], u->members[i], sl + 1); j++)
+			;
+		if (j - i < 2)
+			continue;
+		printf("%llu %.*s:", (unsigned long long)u->id, (int)sl, u->members[i]);
+		for (size_t k = i; k < j; k++)
+			printf(" %s", u->members[k]);
+		putchar('\n');
+		d->unions++;
+		d->records += j - i;
+	}
+	return 0;
+}
+
 int cmd_dedup(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -140,6 +174,7 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv)
 		{ "split", required_argument, NULL, 's' },
 		{ "never", required_argument, NULL, 'n' },
 		{ "join", required_argument, NULL, 'j' },
+		{ "source-dups", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -157,15 +192,41 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv)
 			fputs(dedup_usage, stdout);
 			return EXIT_ALL_GOOD;
 		}
-		if (c != 'e' && c != 's' && c != 'n' && c != 'j')
+		if (c != 'e' && c != 's' && c != 'n' && c != 'j' && c != 'd')
 			return cli_usage_error("dedup", NULL);
 		if (kind)
-			return cli_usage_error("dedup", "give one of --explain, --split, --never, --join");
+			return cli_usage_error("dedup", "give one of --explain, --split, --never, --join, "
+							 "--source-dups");
 		kind = c;
 		id1 = optarg;
 	}
 	if (!kind)
-		return cli_usage_error("dedup", "give one of --explain, --split, --never, --join");
+		return cli_usage_error("dedup", "give one of --explain, --split, --never, --join, "
+						 "--source-dups");
+	if (kind == 'd') {
+		struct srcdups d = { 0, 0 };
+
+		if (optind != argc)
+			return cli_usage_error("dedup", "unexpected argument");
+		rc = cli_load_config(cli, &cfg);
+		if (rc)
+			return rc;
+		rc = cli_open_store(cfg, MC_STORE_RDONLY, &s);
+		if (!rc) {
+			rc = mc_reader_begin(s, &r);
+			rc = rc ? rc : mg_merger_new_reader(r, &m);
+			rc = rc ? rc : mg_union_each(m, srcdup_one, &d);
+			if (rc) {
+				cli_error("dedup", rc, NULL);
+				rc = EXIT_PARTLY;
+			} else {
+				printf("dedup: %llu records in %llu groups duplicate another record of "
+				       "their own library\n", d.records, d.unions);
+				rc = EXIT_ALL_GOOD;
+			}
+		}
+		goto done;
+	}
 	if (kind == 'n' || kind == 'j') {
 		if (optind + 1 != argc)
 			return cli_usage_error("dedup", "--never and --join take two records");

@@ -110,4 +110,10 @@ check_eq "join: one union" "l1:a1 l2:b2" "$(members)"
 check "export --union --format marcxml is well-formed" bash -c \
 	"'$MUCLUC' -c '$cfg' export --union --format marcxml | xmllint --noout -"
 check "dedup without an action is a usage error" bash -c "! '$MUCLUC' -c '$cfg' dedup"
+check_eq "no library duplicates yet" "dedup: 0 records in 0 groups duplicate another record of their own library" \
+	"$(m dedup --source-dups)"
+oai "$T/l1dup.xml" a9 "Dế mèn phiêu lưu ký" 2010 9786042000000 "Tô Hoài"
+check "import a second copy of a1 in l1" m import --source l1 --format oai_dc "$T/l1dup.xml"
+check "dedup --source-dups names the library's own duplicates" bash -c \
+	"'$MUCLUC' -c '$cfg' dedup --source-dups | grep -q '^[0-9]* l1: l1:a1 l1:a9\$'"
 done_testing
