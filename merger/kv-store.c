@@ -9,7 +9,6 @@
 #include "merger-internal.h"
 
 #define BATCH 10000
-#define TRIM_EVERY 64    /* records between looks at the RSS */
 
 static int sk_get(void *ctx, const char *db, const void *k, size_t kl, const void **v, size_t *vl)
 {
@@ -42,6 +41,11 @@ static int sk_clear(void *ctx, const char *db)
 	return mc_writer_kv_clear(ctx, db);
 }
 
+static void sk_trim(void *ctx)
+{
+	mc_writer_trim(ctx, MG_TRIM_RSS);
+}
+
 void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 {
 	m->kv.ctx = w;
@@ -51,6 +55,7 @@ void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 	m->kv.each = sk_each;
 	m->kv.seq_next = sk_seq;
 	m->kv.clear = sk_clear;
+	m->kv.trim = sk_trim;
 	mg_merger_load_state(m);
 }
 
@@ -202,7 +207,8 @@ static int count_one(void *ctx, uint64_t seq, int op, const char *source, const 
 struct kload {
 	struct mg_kidx *x;
 	struct mc_arena *a;
-	uint64_t epoch;
+	struct mc_writer *w;
+	uint64_t epoch, n;
 	int rc;
 };
 
@@ -214,6 +220,8 @@ static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size
 
 	struct mg_quick q;
 
+	if (++l->n % 1024 == 0)
+		mc_writer_trim(l->w, MG_TRIM_RSS);
 	mc_arena_reset(l->a);
 	l->rc = mg_mem_unpack(v, vl, l->a, &mem);
 	if (!l->rc && mem.epoch < l->epoch)
@@ -233,7 +241,7 @@ static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size
 static int keys_load(struct mc_writer *w, struct mg_kidx *x, uint64_t epoch,
 		     struct mc_error *err)
 {
-	struct kload l = { x, NULL, epoch, 0 };
+	struct kload l = { x, NULL, w, epoch, 0, 0 };
 	int rc;
 
 	if (mc_arena_new(64u << 20, &l.a))
@@ -426,8 +434,8 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 				rc = mg_merger_apply(m, rec, err);
 			if (rc)
 				goto done;
-			if (i % TRIM_EVERY == TRIM_EVERY - 1)
-				mc_writer_trim(w);
+			if (i % MG_TRIM_EVERY == MG_TRIM_EVERY - 1)
+				mc_writer_trim(w, MG_TRIM_RSS);
 		}
 		snprintf(buf, sizeof(buf), "%" PRIu64, c.v[c.n - 1].seq);
 		rc = mc_writer_state_set(w, "merger", "cursor", buf);

@@ -154,19 +154,21 @@ static int bump(struct mg_merger *m, struct mg_union *u)
  * stay what they were for the same records. */
 static int new_union(struct mg_merger *m, struct mg_union *u)
 {
-	uint64_t id = 0, pref = m->pref_uid;
+	uint64_t id = 0, pref[2] = { m->pref_uid, m->pref_uid2 };
 	int64_t created = m->now;
-	int rc;
+	int rc, i;
 
-	m->pref_uid = 0;
-	if (pref && m->rebuilding) {
+	m->pref_uid = m->pref_uid2 = 0;
+	for (i = 0; i < 2 && !id && m->rebuilding; i++) {
 		struct mg_union o;
 
-		rc = get_union(m, pref, &o);
+		if (!pref[i])
+			continue;
+		rc = get_union(m, pref[i], &o);
 		if (rc && rc != MC_E_NOTFOUND)
 			return rc;
 		if (!rc && o.epoch < m->epoch) {
-			id = pref;
+			id = pref[i];
 			created = o.created;
 		}
 	}
@@ -789,6 +791,8 @@ static int place(struct mg_merger *m, struct mg_mem *nw, const struct mg_mem *ol
 		if (rc)
 			return rc;
 		m->st.unions_new++;
+		if (!nw->origin)
+			nw->origin = t.id;
 	}
 	/* merge the other unions into the oldest */
 	for (i = 0; i < nids; i++) {
@@ -851,6 +855,7 @@ static int update_keys(struct mg_merger *m, const struct mg_mem *old, const stru
 static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_record *rec, int force)
 {
 	struct mg_mem old, nw;
+	uint64_t origin = 0;
 	int rc, have_old;
 
 	rc = get_mem(m, ref, &old);
@@ -865,7 +870,13 @@ static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_recor
 			rc = m->kv.del(m->kv.ctx, MG_DB_MEMBER, ref, strlen(ref));
 			return rc == MC_E_NOTFOUND ? 0 : rc;
 		}
+		/* the union it is in; when a rebuilt union holds that id already
+		 * (it had merged into an older one), the union it started, so a
+		 * replay of the same records in the same order gives every id,
+		 * tombstones too, as it was */
 		m->pref_uid = old.uid;
+		m->pref_uid2 = old.origin;
+		origin = old.origin;
 	}
 	if (!rec || rec->status == MC_REC_DELETED) {
 		if (!have_old)
@@ -877,6 +888,7 @@ static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_recor
 	rc = mg_mem_from_record(rec, m->a, &nw);
 	if (rc)
 		return rc;
+	nw.origin = have_old ? old.origin : origin;
 	if (have_old && !force) {
 		struct mc_buf a;
 		int same;
@@ -884,6 +896,7 @@ static int apply_ref(struct mg_merger *m, const char *ref, const struct mc_recor
 		/* same content (the datestamp alone does not count) */
 		nw.uid = old.uid;
 		nw.epoch = old.epoch;
+		nw.origin = old.origin;
 		nw.datestamp = old.datestamp;
 		mc_buf_init(&a, 64u << 20);
 		rc = mg_mem_pack(&nw, &a);
@@ -909,7 +922,7 @@ int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_
 
 	mc_arena_reset(m->a);
 	m->st.records++;
-	m->pref_uid = 0;
+	m->pref_uid = m->pref_uid2 = 0;
 	ref = mc_arena_printf(m->a, "%s:%s", rec->source, rec->local_id);
 	if (!ref)
 		return mc_error_set(err, -ENOMEM, "out of memory");
@@ -978,9 +991,15 @@ struct stale {
 	struct mg_merger *m;
 	char **refs;
 	uint64_t *ids;
-	size_t n, cap;
+	size_t n, cap, seen;
 	int rc;
 };
+
+static void stale_seen(struct stale *x)
+{
+	if (++x->seen % 1024 == 0 && x->m->kv.trim)
+		x->m->kv.trim(x->m->kv.ctx);
+}
 
 static int stale_room(struct stale *x, size_t elem, void **v)
 {
@@ -1002,6 +1021,7 @@ static int stale_member(void *ctx, const void *k, size_t kl, const void *v, size
 	struct stale *x = ctx;
 	struct mg_mem mem;
 
+	stale_seen(x);
 	mc_arena_reset(x->m->a);
 	x->rc = mg_mem_unpack(v, vl, x->m->a, &mem);
 	if (x->rc)
@@ -1023,6 +1043,7 @@ static int stale_union(void *ctx, const void *k, size_t kl, const void *v, size_
 
 	if (kl != 8)
 		return x->rc = MC_E_CORRUPT, 1;
+	stale_seen(x);
 	mc_arena_reset(x->m->a);
 	u.id = mg_be64(k);
 	x->rc = mg_union_unpack(v, vl, x->m->a, &u);
@@ -1042,7 +1063,7 @@ static int stale_union(void *ctx, const void *k, size_t kl, const void *v, size_
  * dissolved), with a feed entry, so harvesters learn it is gone. */
 int mg_rebuild_finish(struct mg_merger *m)
 {
-	struct stale x = { m, NULL, NULL, 0, 0, 0 };
+	struct stale x = { m, NULL, NULL, 0, 0, 0, 0 };
 	size_t i, j;
 	int rc;
 

@@ -40,7 +40,13 @@ struct mg_kv {
 		    void *cbctx);
 	int (*seq_next)(void *ctx, const char *name, uint64_t *ret);
 	int (*clear)(void *ctx, const char *db);
+	/* optional: called every few hundred reads of a long walk or run, to
+	 * keep the store's mapped pages out of RSS */
+	void (*trim)(void *ctx);
 };
+
+#define MG_TRIM_EVERY 32          /* records or walked pairs between trims */
+#define MG_TRIM_RSS (64u << 20)   /* file-backed RSS the merge keeps under */
 
 /* in-memory backend (kv-mem.c) */
 struct mg_memkv;
@@ -56,6 +62,7 @@ struct mg_tv {
 struct mg_mem {
 	uint64_t uid;            /* union record it belongs to */
 	uint64_t epoch;          /* rebuild epoch it was written in */
+	uint64_t origin;         /* the union it started when first placed (0: joined one) */
 	int64_t datestamp;
 	const char *ref;         /* "source:local_id" */
 	int year, edition, pages;
@@ -183,7 +190,8 @@ struct mg_merger {
 	struct mg_stats st;
 	uint64_t epoch;          /* current rebuild epoch (mg_state) */
 	int rebuilding;          /* a rebuild runs: older-epoch data is the old catalogue */
-	uint64_t pref_uid;       /* the union id the record being placed had before the rebuild */
+	uint64_t pref_uid;       /* a rebuild: the union id the record being placed had ... */
+	uint64_t pref_uid2;      /* ... and the one it started */
 };
 
 /* Read epoch and rebuild mark from mg_state (after the kv changed). */

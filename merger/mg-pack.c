@@ -175,6 +175,7 @@ int mg_mem_pack(const struct mg_mem *m, struct mc_buf *out)
 	rc = rc ? rc : mg_put_u(out, zz(m->datestamp));
 	rc = rc ? rc : mg_put_u(out, m->uid);
 	rc = rc ? rc : mg_put_u(out, m->epoch);
+	rc = rc ? rc : mg_put_u(out, m->origin);
 	return rc;
 }
 
@@ -231,8 +232,10 @@ int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *
 	m->keys = get_list(&r, a, &m->nkeys);
 	m->datestamp = unzz(mg_get_u(&r));
 	m->uid = mg_get_u(&r);
-	if (ver >= 2)
+	if (ver >= 2) {
 		m->epoch = mg_get_u(&r);
+		m->origin = mg_get_u(&r);
+	}
 	if (r.bad == 2)
 		return -ENOMEM;
 	if (r.bad || r.p != r.end || !m->ref)
