@@ -123,10 +123,11 @@ int mc_reader_kv_each(struct mc_reader *r, const char *db, const void *prefix, s
 /* Next value (1, 2, ...) of a named 64-bit counter kept in the batch (union
  * ids, a stage's own feed sequence). */
 int mc_writer_seq_next(struct mc_writer *w, const char *name, uint64_t *ret);
-/* A long batch that reads much of the store at random calls this now and
- * then: past the store's RSS threshold (file-backed pages of the map), the
- * map's pages are given back (madvise), as after each commit. */
-void mc_writer_trim(struct mc_writer *w);
+/* A long batch that reads much of the store calls this now and then: past
+ * max_rss bytes of file-backed RSS (0: the store's threshold, 96 MiB), the
+ * map's pages are given back (madvise), as after each commit. Pointers and
+ * open cursors stay valid. */
+void mc_writer_trim(struct mc_writer *w, uint64_t max_rss);
 /* Pairs in a named database as the batch sees it (0: no such database). */
 int mc_writer_kv_count(struct mc_writer *w, const char *db, uint64_t *ret);
 /* Drop every pair of a named database (for rebuilds). */

@@ -2388,13 +2388,21 @@ int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, si
 	return writer_apply(w, LOG_KV_APPEND, w->key, w->klen, val, vlen, NULL, NULL);
 }
 
-/* Inside a long batch that reads the store at random (the merge stage),
- * give back the map's pages when the file-backed RSS passes the trim
- * threshold, as commits do. Pointers from earlier reads stay valid. */
-void mc_writer_trim(struct mc_writer *w)
+/* Inside a long batch that reads much of the store (the merge stage), give
+ * back the map's pages when the file-backed RSS passes max_rss (0: the
+ * store's threshold, as after commits). Pointers from earlier reads and open
+ * cursors stay valid: the pages refault from the page cache. */
+void mc_writer_trim(struct mc_writer *w, uint64_t max_rss)
 {
-	if (w && w->txn && !w->failed)
-		store_trim(w->s, w->txn);
+	uint64_t keep;
+
+	if (!w || !w->txn || w->failed)
+		return;
+	keep = w->s->trim_rss;
+	if (max_rss && max_rss < keep)
+		w->s->trim_rss = max_rss;
+	store_trim(w->s, w->txn);
+	w->s->trim_rss = keep;
 }
 
 /* Number of pairs in kv database db as the batch sees it (0 when it does
