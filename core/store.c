@@ -555,11 +555,11 @@ static uint64_t rss_file_bytes(void)
  * txn is an open transaction (the map cannot move while it is: a read
  * transaction is counted, a write transaction holds the write lock that map
  * growth needs), or NULL to use a short read transaction. */
-static void store_trim(struct mc_store *s, MDB_txn *txn)
+static void store_trim(struct mc_store *s, MDB_txn *txn, uint64_t max_rss)
 {
 	MDB_txn *own = NULL;
 
-	if (rss_file_bytes() < s->trim_rss)
+	if (rss_file_bytes() < max_rss)
 		return;
 	/* The map cannot move while a counted transaction is open (txn, or
 	 * own); trim_mu keeps two threads from trimming at once. */
@@ -1713,7 +1713,7 @@ int mc_writer_commit(struct mc_writer *w, struct mc_error *err)
 		rc = mc_error_set(err, xlate(rc), "committing to store %s failed, batch not kept: %s",
 				  w->s->dir, rc > 0 ? strerror(rc) : mdb_strerror(rc));
 	writer_release(w);
-	store_trim(s, NULL);
+	store_trim(s, NULL, s->trim_rss);
 	return rc;
 }
 
@@ -1982,7 +1982,7 @@ static int each_in(struct view *vw, const char *source,
 			continue;
 		}
 		if (!vw->w && ++seen % 1024 == 0)
-			store_trim(vw->s, vw->txn);
+			store_trim(vw->s, vw->txn, vw->s->trim_rss);
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	if (rc == MDB_NOTFOUND || rc == 0)
@@ -2338,12 +2338,10 @@ static int kv_key_check(struct mc_store *s, const void *key, size_t klen)
 	return 0;
 }
 
-/* Store (key, val) in kv database db (created on first use), replacing
- * any value. key 1..511 bytes, val up to 16 MiB (val may be NULL when
- * vlen is 0); both copied. 0, MC_E_USAGE (bad name or key, too many
- * databases), MC_E_TOOBIG, or an error that poisons the batch. */
-int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_t klen,
-		     const void *val, size_t vlen)
+/* A put (LOG_KV_PUT) or append (LOG_KV_APPEND) of (key, val) into kv
+ * database db, created on first use. */
+static int kv_write(struct mc_writer *w, int type, const char *db, const void *key, size_t klen,
+		    const void *val, size_t vlen)
 {
 	const struct db_ent *e;
 	int rc = writer_check(w, NULL);
@@ -2361,7 +2359,17 @@ int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_
 	if (rc)
 		return rc;
 	kv_log_key(w, e, key, klen);
-	return writer_apply(w, LOG_KV_PUT, w->key, w->klen, val, vlen, NULL, NULL);
+	return writer_apply(w, type, w->key, w->klen, val, vlen, NULL, NULL);
+}
+
+/* Store (key, val) in kv database db (created on first use), replacing
+ * any value. key 1..511 bytes, val up to 16 MiB (val may be NULL when
+ * vlen is 0); both copied. 0, MC_E_USAGE (bad name or key, too many
+ * databases), MC_E_TOOBIG, or an error that poisons the batch. */
+int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_t klen,
+		     const void *val, size_t vlen)
+{
+	return kv_write(w, LOG_KV_PUT, db, key, klen, val, vlen);
 }
 
 /* As mc_writer_kv_put for a key greater than every key of db: LMDB appends
@@ -2371,21 +2379,7 @@ int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_
 int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, size_t klen,
 			const void *val, size_t vlen)
 {
-	const struct db_ent *e;
-	int rc = writer_check(w, NULL);
-
-	if (rc)
-		return rc;
-	rc = kv_key_check(w->s, key, klen);
-	if (rc)
-		return rc;
-	if ((!val && vlen) || vlen > MC_STORE_VALUE_MAX)
-		return !val && vlen ? MC_E_USAGE : MC_E_TOOBIG;
-	rc = writer_db(w, db, 1, &e, NULL);
-	if (rc)
-		return rc;
-	kv_log_key(w, e, key, klen);
-	return writer_apply(w, LOG_KV_APPEND, w->key, w->klen, val, vlen, NULL, NULL);
+	return kv_write(w, LOG_KV_APPEND, db, key, klen, val, vlen);
 }
 
 /* Inside a long batch that reads much of the store (the merge stage), give
@@ -2394,15 +2388,11 @@ int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, si
  * cursors stay valid: the pages refault from the page cache. */
 void mc_writer_trim(struct mc_writer *w, uint64_t max_rss)
 {
-	uint64_t keep;
-
 	if (!w || !w->txn || w->failed)
 		return;
-	keep = w->s->trim_rss;
-	if (max_rss && max_rss < keep)
-		w->s->trim_rss = max_rss;
-	store_trim(w->s, w->txn);
-	w->s->trim_rss = keep;
+	if (!max_rss || max_rss > w->s->trim_rss)
+		max_rss = w->s->trim_rss;
+	store_trim(w->s, w->txn, max_rss);
 }
 
 /* Number of pairs in kv database db as the batch sees it (0 when it does

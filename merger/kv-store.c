@@ -220,7 +220,7 @@ static int kload_member(void *ctx, const void *k, size_t kl, const void *v, size
 
 	struct mg_quick q;
 
-	if (++l->n % 1024 == 0)
+	if (++l->n % MG_TRIM_WALK == 0)
 		mc_writer_trim(l->w, MG_TRIM_RSS);
 	mc_arena_reset(l->a);
 	l->rc = mg_mem_unpack(v, vl, l->a, &mem);
@@ -497,32 +497,25 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 	struct mg_merger *m = NULL;
 	char **refs = NULL;
 	size_t nrefs = 0, i;
-	struct mg_merger *m0 = NULL;
 	char mark[16];
-	int rc, rebuilding;
+	int rc;
 
 	rc = mc_writer_begin(s, &w, err);
 	if (rc)
 		return rc;
-	rc = mg_merger_new_writer(w, &m0);
-	if (rc) {
-		mc_writer_abort(w);
-		return rc;
-	}
-	rebuilding = m0->rebuilding;
-	mg_merger_free(m0);
-	if (mc_writer_state_get(w, "merger", "keys", mark, sizeof(mark)) == 0 || rebuilding) {
+	rc = mg_merger_new_writer(w, &m);
+	if (rc)
+		goto done;
+	if (mc_writer_state_get(w, "merger", "keys", mark, sizeof(mark)) == 0 || m->rebuilding) {
 		/* a large merge or a rebuild was cut short: finish it first */
 		mc_writer_abort(w);
 		w = NULL;
 		rc = mg_store_merge(s, 0, now, NULL, err);
 		rc = rc ? rc : mc_writer_begin(s, &w, err);
 		if (rc)
-			return rc;
+			goto done;
+		mg_merger_use_writer(m, w);
 	}
-	rc = mg_merger_new_writer(w, &m);
-	if (rc)
-		goto done;
 	if (now)
 		mg_merger_set_time(m, now);
 	if (kind == MG_SPLIT && !strchr(id1, ':')) {

@@ -778,6 +778,19 @@ static int material_known(const char *m)
 	return m && *m && strcmp(m, "other") && strcmp(m, "mixed");
 }
 
+/* Rule 5, shared by mg_verify and the quick checks: both extents known and
+ * more than 3 pages and 5 % apart. */
+static int pages_differ(int32_t a, int32_t b)
+{
+	int64_t d = (int64_t)a - b, big = a > b ? a : b;
+
+	if (!a || !b)
+		return 0;
+	if (d < 0)
+		d = -d;
+	return d > 3 && d * 20 > big;
+}
+
 static uint32_t q_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -836,15 +849,7 @@ int mg_quick_reject(const struct mg_quick *a, const struct mg_quick *b)
 		return 1;
 	if (a->edition && b->edition && a->edition != b->edition)
 		return 1;
-	if (a->pages && b->pages) {
-		int64_t d = (int64_t)a->pages - b->pages, big = a->pages > b->pages ? a->pages : b->pages;
-
-		if (d < 0)
-			d = -d;
-		if (d > 3 && d * 20 > big)
-			return 1;
-	}
-	return 0;
+	return pages_differ(a->pages, b->pages);
 }
 
 int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why)
@@ -880,15 +885,9 @@ int mg_verify(const struct mg_mem *a, const struct mg_mem *b, const char **why)
 		w = "editions differ";
 		goto out;
 	}
-	if (a->pages && b->pages) {
-		int64_t d = (int64_t)a->pages - b->pages, big = a->pages > b->pages ? a->pages : b->pages;
-
-		if (d < 0)
-			d = -d;
-		if (d > 3 && d * 20 > big) {
-			w = "page counts differ";
-			goto out;
-		}
+	if (pages_differ(a->pages, b->pages)) {
+		w = "page counts differ";
+		goto out;
 	}
 	if (!title_ok(a, b, idmatch, &w))
 		goto out;

@@ -997,7 +997,7 @@ struct stale {
 
 static void stale_seen(struct stale *x)
 {
-	if (++x->seen % 1024 == 0 && x->m->kv.trim)
+	if (++x->seen % MG_TRIM_WALK == 0 && x->m->kv.trim)
 		x->m->kv.trim(x->m->kv.ctx);
 }
 

@@ -45,7 +45,8 @@ struct mg_kv {
 	void (*trim)(void *ctx);
 };
 
-#define MG_TRIM_EVERY 32          /* records or walked pairs between trims */
+#define MG_TRIM_EVERY 32          /* records applied between trims */
+#define MG_TRIM_WALK 1024         /* pairs of a walk between trims */
 #define MG_TRIM_RSS (64u << 20)   /* file-backed RSS the merge keeps under */
 
 /* in-memory backend (kv-mem.c) */

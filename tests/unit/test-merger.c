@@ -684,6 +684,18 @@ static void store_partition(struct mc_store *st, char *out, size_t outsz)
 	mc_reader_end(r);
 }
 
+static void store_partition_ids(struct mc_store *st, char *out, size_t outsz)
+{
+	struct mc_reader *r;
+	struct mg_merger *m;
+
+	assert_int_equal(mc_reader_begin(st, &r), 0);
+	assert_int_equal(mg_merger_new_reader(r, &m), 0);
+	partition_ids(m, out, outsz);
+	mg_merger_free(m);
+	mc_reader_end(r);
+}
+
 static void test_store(void **state)
 {
 	char dir[] = "/tmp/test-merger.XXXXXX", cmd[128], inc[4096], reb[4096];
@@ -727,27 +739,9 @@ static void test_store(void **state)
 	assert_int_equal(mg_store_override(st, MG_NEVER, "l1:a3", "l4:d1", 104, &e), 0);
 	store_partition(st, inc, sizeof(inc));
 	assert_string_equal(inc, "l1:a1 l3:c3 |l1:a2 l2:b3 |l1:a3 |l2:b2 |l3:c4 |l4:d1 |l4:d2 |");
-	{
-		struct mc_reader *r;
-		struct mg_merger *m;
-
-		assert_int_equal(mc_reader_begin(st, &r), 0);
-		assert_int_equal(mg_merger_new_reader(r, &m), 0);
-		partition_ids(m, inc, sizeof(inc));
-		mg_merger_free(m);
-		mc_reader_end(r);
-	}
+	store_partition_ids(st, inc, sizeof(inc));
 	assert_int_equal(mg_store_merge(st, MG_MERGE_REBUILD, 105, &s, &e), 0);
-	{
-		struct mc_reader *r;
-		struct mg_merger *m;
-
-		assert_int_equal(mc_reader_begin(st, &r), 0);
-		assert_int_equal(mg_merger_new_reader(r, &m), 0);
-		partition_ids(m, reb, sizeof(reb));
-		mg_merger_free(m);
-		mc_reader_end(r);
-	}
+	store_partition_ids(st, reb, sizeof(reb));
 	assert_string_equal(reb, inc);   /* same unions, same ids */
 	mc_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -862,11 +856,7 @@ static void test_store_bulk(void **state)
 		struct mc_reader *r;
 		char before[4096], after[4096];
 
-		assert_int_equal(mc_reader_begin(s1, &r), 0);
-		assert_int_equal(mg_merger_new_reader(r, &m), 0);
-		partition_ids(m, before, sizeof(before));
-		mg_merger_free(m);
-		mc_reader_end(r);
+		store_partition_ids(s1, before, sizeof(before));
 		assert_int_equal(mc_writer_begin(s1, &w, &e), 0);
 		assert_int_equal(mg_merger_new_writer(w, &m), 0);
 		assert_int_equal(mg_rebuild_begin(m), 0);
@@ -875,12 +865,10 @@ static void test_store_bulk(void **state)
 		mg_merger_free(m);
 		assert_int_equal(mg_store_merge(s1, 0, 110, &s, &e), 0);
 		assert_true(s.records > 0);
+		store_partition_ids(s1, after, sizeof(after));
 		assert_int_equal(mc_reader_begin(s1, &r), 0);
-		assert_int_equal(mg_merger_new_reader(r, &m), 0);
-		partition_ids(m, after, sizeof(after));
 		assert_int_equal(mc_store_state_get(r, "merger", "keys", buf, sizeof(buf)),
 				 MC_E_NOTFOUND);
-		mg_merger_free(m);
 		mc_reader_end(r);
 		assert_string_equal(after, before);
 	}
