@@ -77,6 +77,7 @@ struct job {
 	char url[8192];            /* the request being made */
 	unsigned saved_pages;
 	uint64_t rnd;
+	struct hv_page_ids ids;    /* identifiers of the page being received (loop guard) */
 	/* Identify */
 	char granularity[32], earliest[40], deleted_record[16], start[40];
 	char prefix[64];
@@ -350,6 +351,14 @@ static int page_record(void *ctx, struct mc_record *rec, const struct mc_error *
 
 	if (bad && bad->code == MC_E_TRUNCATED)
 		return 0;
+	if (rec && rec->local_id)
+		hv_page_ids_add(&j->ids, rec->local_id, strlen(rec->local_id));
+	else if (bad && bad->record_id[0])
+		hv_page_ids_add(&j->ids, bad->record_id, strlen(bad->record_id));
+	else if (raw)
+		hv_page_ids_add(&j->ids, raw, raw_len);
+	else
+		hv_page_ids_add(&j->ids, "", 0);
 	return mc_import_record(j->im, rec, bad, raw, raw_len);
 }
 
@@ -373,6 +382,7 @@ static int fetch(struct job *j, struct page *pg, int parse, int import, char *wh
 			sleep_s(wait);
 		}
 		page_reset(pg);
+		memset(&j->ids, 0, sizeof(j->ids));
 		pg->keep = parse ? HV_PAGE_KEEP_BYTES : HV_MAX_META_BYTES;
 		why[0] = '\0';
 		if (parse) {
@@ -689,9 +699,6 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 	int rc, restarted = 0;
 
 	memset(&g, 0, sizeof(g));
-	/* a resumed run: the token it resumes with must not come back either */
-	if (st->token[0] && (rc = hv_guard_page(&g, st->token, 1, "", why, whysz)))
-		return rc;
 	for (;;) {
 		if (st->token[0]) {
 			const char *args[] = { "resumptionToken", st->token, NULL };
@@ -729,9 +736,13 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 			rc = MC_E_PARSE;
 			break;
 		}
-		rc = hv_guard_page(&g, oi->token, oi->records, oi->error_code, why, whysz);
+		rc = hv_guard_page(&g, oi->token, oi->records, &j->ids, oi->error_code, why, whysz);
 		if (rc)
 			break;
+		if (g.stale_run)
+			note(j, j->url, "the page brought nothing new (resumption token '%.200s' and "
+			     "its identifiers met before): %d of %d such pages in a row",
+			     oi->token, g.stale_run, MC_MAX_HARVEST_STALE_PAGES);
 		snprintf(st->token, sizeof(st->token), "%s", oi->token);
 		st->pages++;
 		rc = checkpoint(j, st, 0, why, whysz);

@@ -88,40 +88,44 @@ int hv_retry_after_parse(const char *value, int64_t now, double *ret)
 	return 0;
 }
 
-static uint64_t hash_str(const char *s)
+static uint64_t hash_bytes(const char *s, size_t len)
 {
 	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
-int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
-		  const char *error_code, char *why, size_t whysz)
-{
-	int has = token && *token;
-	uint64_t h;
 	size_t i;
 
-	if (error_code && strcmp(error_code, "noRecordsMatch") == 0 && has) {
-		snprintf(why, whysz, "the provider answered noRecordsMatch with a resumption token");
-		return MC_E_PARSE;
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
 	}
-	if (!has) {
-		g->empty_run = 0;
-		return 0;
-	}
-	if (records == 0 && ++g->empty_run > HV_MAX_EMPTY_PAGES) {
-		snprintf(why, whysz, "more than %d empty pages in a row with resumption tokens",
-			 HV_MAX_EMPTY_PAGES);
-		return MC_E_PARSE;
-	}
-	if (records)
-		g->empty_run = 0;
-	h = hash_str(token);
+	return h;
+}
+
+/* splitmix64's finaliser: spreads the bits of a sum or a combination */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBull;
+	x ^= x >> 31;
+	return x;
+}
+
+void hv_page_ids_add(struct hv_page_ids *p, const char *id, size_t len)
+{
+	uint64_t h = mix64(hash_bytes(id, len));
+
+	p->sum += h;
+	p->mix ^= mix64(h ^ 0x9E3779B97F4A7C15ull);
+	p->n++;
+}
+
+/* Insert h into the guard's set. 1 if it was there, 0 if added, -ENOMEM. */
+static int seen_add(struct hv_guard *g, uint64_t h)
+{
+	size_t i;
+
+	h = h ? h : 1;
 	/* open addressing, at most half full */
 	if ((g->n + 1) * 2 > g->cap) {
 		size_t ncap = g->cap ? g->cap * 2 : 64, k;
@@ -141,13 +145,56 @@ int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 		g->cap = ncap;
 	}
 	for (i = h & (g->cap - 1); g->seen[i]; i = (i + 1) & (g->cap - 1))
-		if (g->seen[i] == h) {
-			snprintf(why, whysz, "the provider returned the resumption token '%.200s' twice",
-				 token);
-			return MC_E_PARSE;
-		}
+		if (g->seen[i] == h)
+			return 1;
 	g->seen[i] = h;
 	g->n++;
+	return 0;
+}
+
+int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
+		  const struct hv_page_ids *ids, const char *error_code, char *why,
+		  size_t whysz)
+{
+	static const struct hv_page_ids none;
+	int has = token && *token, rc;
+	uint64_t h;
+
+	if (!ids)
+		ids = &none;
+	if (error_code && strcmp(error_code, "noRecordsMatch") == 0 && has) {
+		snprintf(why, whysz, "the provider answered noRecordsMatch with a resumption token");
+		return MC_E_PARSE;
+	}
+	if (!has) {
+		g->empty_run = 0;
+		g->stale_run = 0;
+		return 0;
+	}
+	/* the pair (token, identifiers of the page): met before = nothing new */
+	h = mix64(hash_bytes(token, strlen(token)) ^
+		  mix64(ids->sum ^ mix64(ids->mix + ids->n * 0x9E3779B97F4A7C15ull)));
+	rc = seen_add(g, h);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		if (++g->stale_run >= MC_MAX_HARVEST_STALE_PAGES) {
+			snprintf(why, whysz,
+				 "the provider loops: %d pages in a row brought nothing new (resumption "
+				 "token '%.200s' again with the same %llu identifiers)",
+				 g->stale_run, token, (unsigned long long)ids->n);
+			return MC_E_PARSE;
+		}
+		return 0;
+	}
+	g->stale_run = 0;
+	if (records == 0 && ++g->empty_run > HV_MAX_EMPTY_PAGES) {
+		snprintf(why, whysz, "more than %d empty pages in a row with resumption tokens",
+			 HV_MAX_EMPTY_PAGES);
+		return MC_E_PARSE;
+	}
+	if (records)
+		g->empty_run = 0;
 	return 0;
 }
 

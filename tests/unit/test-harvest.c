@@ -137,55 +137,122 @@ static void retry_after_is_parsed(void **state)
 
 /* ---- loop guard ---- */
 
+/* the digest of a page holding records first..last ("oai:test:N") */
+static struct hv_page_ids page_ids(int first, int last)
+{
+	struct hv_page_ids p;
+	char id[32];
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	for (i = first; i <= last; i++) {
+		snprintf(id, sizeof(id), "oai:test:%d", i);
+		hv_page_ids_add(&p, id, strlen(id));
+	}
+	return p;
+}
+
 static void guard_detects_loops(void **state)
 {
 	struct hv_guard g;
+	struct hv_page_ids p1 = page_ids(1, 100), p2 = page_ids(101, 200), p3 = page_ids(201, 300);
+	struct hv_page_ids q, none;
 	char why[256], tok[32];
 	int i;
 
+	memset(&none, 0, sizeof(none));
+	/* the digest does not depend on the order of the identifiers */
+	memset(&q, 0, sizeof(q));
+	for (i = 100; i >= 1; i--) {
+		snprintf(tok, sizeof(tok), "oai:test:%d", i);
+		hv_page_ids_add(&q, tok, strlen(tok));
+	}
+	assert_memory_equal(&q, &p1, sizeof(q));
+	q = page_ids(1, 99);
+	assert_memory_not_equal(&q, &p1, sizeof(q));
+
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(hv_guard_page(&g, "a", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "b", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "c", 100, NULL, why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "a", 100, "", why, sizeof(why)), MC_E_PARSE);
-	assert_non_null(strstr(why, "twice"));
-	assert_non_null(strstr(why, "'a'"));
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p2, "", why, sizeof(why)), 0);
+	/* a token sent again with new records is progress (the reported provider) */
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p3, NULL, why, sizeof(why)), 0);
+	assert_int_equal(g.stale_run, 0);
+	/* the same token with the same identifiers: nothing new, tolerated
+	 * MC_MAX_HARVEST_STALE_PAGES - 1 times in a row */
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++) {
+		assert_int_equal(hv_guard_page(&g, "b", 100, &p3, "", why, sizeof(why)), 0);
+		assert_int_equal(g.stale_run, i);
+	}
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p3, "", why, sizeof(why)), MC_E_PARSE);
+	assert_non_null(strstr(why, "loops"));
+	assert_non_null(strstr(why, "'b'"));
+	assert_non_null(strstr(why, "same 100 identifiers"));
 	/* the end of the list is never a loop */
-	assert_int_equal(hv_guard_page(&g, "", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, NULL, 0, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, NULL, 0, NULL, "", why, sizeof(why)), 0);
+	hv_guard_free(&g);
+
+	/* a page that brings something new resets the count */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p2, "", why, sizeof(why)), 0);
+	assert_int_equal(g.stale_run, 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "a", 100, &p2, "", why, sizeof(why)), 0);
+	hv_guard_free(&g);
+
+	/* a cycle of tokens over the same pages is a loop too */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(hv_guard_page(&g, "x", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "y", 100, &p2, "", why, sizeof(why)), 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, i % 2 ? "x" : "y", 100, i % 2 ? &p1 : &p2, "",
+					       why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "q", 100, &p3, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "x", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "y", 100, &p2, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "q", 100, &p3, "", why, sizeof(why)), MC_E_PARSE);
 	hv_guard_free(&g);
 
 	/* empty pages: HV_MAX_EMPTY_PAGES in a row are tolerated, one more is not */
 	memset(&g, 0, sizeof(g));
 	for (i = 0; i < HV_MAX_EMPTY_PAGES; i++) {
 		snprintf(tok, sizeof(tok), "e%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 0, "", why, sizeof(why)), 0);
+		assert_int_equal(hv_guard_page(&g, tok, 0, &none, "", why, sizeof(why)), 0);
 	}
 	/* a page with records resets the count */
-	assert_int_equal(hv_guard_page(&g, "full", 3, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "full", 3, &p1, "", why, sizeof(why)), 0);
 	for (i = 0; i < HV_MAX_EMPTY_PAGES; i++) {
 		snprintf(tok, sizeof(tok), "f%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 0, "", why, sizeof(why)), 0);
+		assert_int_equal(hv_guard_page(&g, tok, 0, &none, "", why, sizeof(why)), 0);
 	}
-	assert_int_equal(hv_guard_page(&g, "f-last", 0, "", why, sizeof(why)), MC_E_PARSE);
+	assert_int_equal(hv_guard_page(&g, "f-last", 0, &none, "", why, sizeof(why)), MC_E_PARSE);
 	assert_non_null(strstr(why, "empty pages"));
 	hv_guard_free(&g);
 	assert_null(g.seen);
 
 	/* noRecordsMatch ends a list, unless it comes with a token */
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(hv_guard_page(&g, "", 0, "noRecordsMatch", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "t1", 0, "noRecordsMatch", why, sizeof(why)), MC_E_PARSE);
+	assert_int_equal(hv_guard_page(&g, "", 0, &none, "noRecordsMatch", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "t1", 0, &none, "noRecordsMatch", why, sizeof(why)),
+			 MC_E_PARSE);
 	assert_non_null(strstr(why, "noRecordsMatch"));
 	hv_guard_free(&g);
 
-	/* many distinct tokens are fine (a 100,000-page harvest) */
+	/* many distinct pages are fine (a 100,000-page harvest); one met again
+	 * MC_MAX_HARVEST_STALE_PAGES times in a row is a loop */
 	memset(&g, 0, sizeof(g));
 	for (i = 0; i < 100000; i++) {
 		snprintf(tok, sizeof(tok), "page-%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 500, "", why, sizeof(why)), 0);
+		q = page_ids(i * 5, i * 5 + 4);
+		assert_int_equal(hv_guard_page(&g, tok, 5, &q, "", why, sizeof(why)), 0);
 	}
-	assert_int_equal(hv_guard_page(&g, "page-77777", 500, "", why, sizeof(why)), MC_E_PARSE);
+	q = page_ids(77777 * 5, 77777 * 5 + 4);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "page-77777", 5, &q, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "page-77777", 5, &q, "", why, sizeof(why)), MC_E_PARSE);
 	hv_guard_free(&g);
 }
 
