@@ -818,17 +818,60 @@ struct unseen {
 	struct imp *im;
 	struct mc_buf ids;         /* NUL-separated ids to delete */
 	size_t n;
+	uint64_t present;          /* present records of the source */
+	int count_only;            /* count, do not collect ids */
 };
 
 static int collect_unseen(void *ctx, struct mc_record *rec)
 {
 	struct unseen *u = ctx;
 
-	if (rec->status == MC_REC_DELETED || !rec->local_id || dup_has(u->im, rec->local_id))
+	if (rec->status == MC_REC_DELETED || !rec->local_id)
 		return 0;
-	if (mc_buf_add(&u->ids, rec->local_id, strlen(rec->local_id) + 1))
+	u->present++;
+	if (dup_has(u->im, rec->local_id))
+		return 0;
+	if (!u->count_only && mc_buf_add(&u->ids, rec->local_id, strlen(rec->local_id) + 1))
 		return -ENOMEM;
 	u->n++;
+	return 0;
+}
+
+int mc_import_unseen_count(struct mc_import *mi, uint64_t *unseen, uint64_t *present,
+			   struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct mc_reader *r;
+	struct unseen u;
+	int rc;
+
+	mc_error_clear(err);
+	memset(&u, 0, sizeof(u));
+	u.im = im;
+	u.count_only = 1;
+	if (im->fatal) {
+		copy_fatal(mi, im->fatal, err);
+		return im->fatal;
+	}
+	if (!im->dup_n)
+		return mc_error_set(err, MC_E_USAGE, "the import saw no record: nothing is deleted");
+	if (im->dup_full)
+		return mc_error_set(err, MC_E_USAGE,
+				    "too many records to remember every id: nothing is deleted");
+	rc = drain(im);
+	if (rc) {
+		copy_fatal(mi, rc, err);
+		return rc;
+	}
+	rc = mc_reader_begin(im->store, &r);
+	if (rc)
+		return mc_error_set(err, rc, "cannot read the store");
+	rc = mc_store_each(r, im->src->id, collect_unseen, &u, err);
+	mc_reader_end(r);
+	if (rc)
+		return rc;
+	*unseen = u.n;
+	*present = u.present;
 	return 0;
 }
 

@@ -756,6 +756,63 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 	return rc;
 }
 
+/* After a complete --full run: mark deleted the records the provider no
+ * longer lists, unless that is more than the source's full_delete_limit
+ * of its records and --force was not given (*refused = 1, why says so:
+ * a provider that suddenly lists a tenth of its records is more likely
+ * broken than weeded). 0 (also when refused or when there is nothing to
+ * compare with), or a store error with why filled in. */
+static int delete_unseen(struct job *j, int *refused, char *why, size_t whysz)
+{
+	const struct mc_source *src = j->src;
+	int limit = src->full_delete_limit >= 0 ? src->full_delete_limit
+						: j->run->cfg->harvest.full_delete_limit;
+	uint64_t unseen = 0, present = 0, nd = 0;
+	struct mc_error e;
+	char lim[160];
+	int rc;
+
+	mc_error_clear(&e);
+	rc = mc_import_unseen_count(j->im, &unseen, &present, &e);
+	if (rc == MC_E_USAGE) {
+		note(j, "", "--full: nothing marked deleted: %s", e.msg);
+		return 0;
+	}
+	if (rc) {
+		why_set(why, whysz, "cannot count the records to mark deleted: %s", e.msg);
+		return rc;
+	}
+	if (src->full_delete_limit >= 0)
+		snprintf(lim, sizeof(lim), "full_delete_limit of [source \"%s\"] (%d%%)", src->id,
+			 limit);
+	else
+		snprintf(lim, sizeof(lim), "full_delete_limit of [harvest] (%d%%)", limit);
+	if (unseen && unseen * 100 > present * (uint64_t)limit) {
+		if (!j->run->o.force) {
+			*refused = 1;
+			why_set(why, whysz,
+				"--full refused to mark %llu of %llu records deleted (%llu%%): more "
+				"than the %s; nothing marked deleted. If the provider really dropped "
+				"them, run again with --force (or raise full_delete_limit)",
+				(unsigned long long)unseen, (unsigned long long)present,
+				(unsigned long long)(unseen * 100 / present), lim);
+			return 0;
+		}
+		note(j, "", "--full --force: marking %llu of %llu records deleted (%llu%%), more "
+		     "than the %s", (unsigned long long)unseen, (unsigned long long)present,
+		     (unsigned long long)(unseen * 100 / present), lim);
+	}
+	mc_error_clear(&e);
+	rc = mc_import_delete_unseen(j->im, &nd, &e);
+	if (rc == MC_E_USAGE) {
+		note(j, "", "--full: nothing marked deleted: %s", e.msg);
+		rc = 0;
+	} else if (rc) {
+		why_set(why, whysz, "cannot mark unseen records deleted: %s", e.msg);
+	}
+	return rc;
+}
+
 /* The whole run of one source. Fills j->res. */
 static void harvest_source(struct job *j)
 {
@@ -770,7 +827,7 @@ static void harvest_source(struct job *j)
 	struct timespec t0, t1;
 	char why[512] = "";
 	unsigned nsets, si;
-	int rc, resume;
+	int rc, resume, refused = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&pg, 0, sizeof(pg));
@@ -883,20 +940,10 @@ static void harvest_source(struct job *j)
 		if (rc)
 			break;
 	}
-	if (!rc && o->full && bad_count(j) == 0) {
-		uint64_t nd = 0;
-
-		mc_error_clear(&e);
-		rc = mc_import_delete_unseen(j->im, &nd, &e);
-		if (rc == MC_E_USAGE) {
-			note(j, "", "--full: nothing marked deleted: %s", e.msg);
-			rc = 0;
-		} else if (rc) {
-			why_set(why, sizeof(why), "cannot mark unseen records deleted: %s", e.msg);
-		}
-	} else if (!rc && o->full) {
+	if (!rc && o->full && bad_count(j) == 0)
+		rc = delete_unseen(j, &refused, why, sizeof(why));
+	else if (!rc && o->full)
 		note(j, "", "--full: bad records in this run, so unseen records are not marked deleted");
-	}
 	if (!rc) {
 		/* the run is complete: the next one starts from this run's start */
 		st.active = 0;
@@ -908,6 +955,10 @@ static void harvest_source(struct job *j)
 			snprintf(st.last_start, sizeof(st.last_start), "%s", st.start);
 		rc = checkpoint(j, &st, 1, why, sizeof(why));
 	}
+	/* every record arrived, only the deletions were refused: the run is
+	 * complete, the source's result is not */
+	if (!rc && refused)
+		rc = MC_E_USAGE;
 out:
 	if (j->im) {
 		int erc;

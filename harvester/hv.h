@@ -10,7 +10,9 @@
 #include "core.h"
 
 struct hv_opts {
-	int full;                 /* no `from`; delete what the run did not see */
+	int full;                 /* no `from`; delete what the run did not see, unless
+	                             that is more than the source's full_delete_limit */
+	int force;                /* with full: delete even past full_delete_limit */
 	const char *from;         /* override the incremental `from` (OAI datestamp), or NULL */
 	const char *until;        /* `until`, or NULL */
 	int jobs;                 /* sources in parallel; 0: the config's [harvest] jobs */
