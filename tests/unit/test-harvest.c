@@ -331,6 +331,8 @@ static void harvest_config(void **state)
 	assert_string_equal(c->harvest.user_agent_contact, "a@b.vn");
 	assert_false(c->sources[0].metadata_prefix_given);
 	assert_string_equal(c->sources[0].metadata_prefix, "oai_dc");
+	assert_int_equal(c->harvest.full_delete_limit, 50);
+	assert_int_equal(c->sources[0].full_delete_limit, -1);   /* [harvest]'s */
 	mc_config_free(c);
 
 	assert_int_equal(mc_config_load(write_file("h2.ini",
@@ -338,8 +340,14 @@ static void harvest_config(void **state)
 						   "connect_timeout = 5\nlow_speed_time = 30\n"
 						   "retries = 2\nretry_wait = 0.25\nretry_max_wait = 0\n"
 						   "ca_file = ca.pem\nuser_agent_contact = https://x.vn/\n"
+						   "full_delete_limit = 0\n"
 						   "[source \"x\"]\nname = X\ntype = commune\n"
-						   "metadata_prefix = marc21\n"), &c, &e), 0);
+						   "metadata_prefix = marc21\nfull_delete_limit = 95%\n"
+						   "[source \"y\"]\nname = Y\ntype = commune\n"
+						   "full_delete_limit = 100\n"), &c, &e), 0);
+	assert_int_equal(c->harvest.full_delete_limit, 0);
+	assert_int_equal(c->sources[0].full_delete_limit, 95);
+	assert_int_equal(c->sources[1].full_delete_limit, 100);
 	assert_int_equal(c->harvest.jobs, 8);
 	assert_int_equal(c->harvest.timeout, 600);
 	assert_int_equal(c->harvest.connect_timeout, 5);
@@ -369,6 +377,17 @@ static void harvest_config(void **state)
 	assert_int_equal(mc_config_load(write_file("h7.ini", "[harvest]\n[harvest]\n"), &c, &e),
 			 MC_E_CONFIG);
 	assert_non_null(strstr(e.msg, "duplicate section [harvest]"));
+	assert_int_equal(mc_config_load(write_file("h8.ini", "[harvest]\nfull_delete_limit = 101%\n"),
+					&c, &e), MC_E_CONFIG);
+	assert_int_equal(e.line, 2);
+	assert_non_null(strstr(e.msg, "bad full_delete_limit '101%' in [harvest]: a percentage"));
+	assert_int_equal(mc_config_load(write_file("h9.ini",
+						   "[source \"z\"]\nname = Z\ntype = commune\n"
+						   "full_delete_limit = half\n"), &c, &e), MC_E_CONFIG);
+	assert_int_equal(e.line, 4);
+	assert_non_null(strstr(e.msg, "bad full_delete_limit 'half' in [source \"z\"]"));
+	assert_int_equal(mc_config_load(write_file("h10.ini", "[harvest]\nfull_delete_limit = %\n"),
+					&c, &e), MC_E_CONFIG);
 }
 
 /* ---- the record-by-record import ---- */
@@ -519,6 +538,15 @@ static void import_checkpoints_and_deletes_unseen(void **state)
 	assert_int_equal(feed_page(im, page2, "http://x/oai?verb=ListRecords&resumptionToken=t", &info), 0);
 	assert_int_equal(info.has_token, 1);
 	assert_string_equal(info.token, "");
+	{
+		uint64_t unseen = 99, present = 99;
+
+		assert_int_equal(mc_import_unseen_count(im, &unseen, &present, &e), 0);
+		assert_int_equal(unseen, 1);
+		assert_int_equal(present, 2);
+		/* counting deletes nothing */
+		assert_int_equal(get_status(s, "oai:x:1"), 1);
+	}
 	assert_int_equal(mc_import_delete_unseen(im, &nd, &e), 0);
 	assert_int_equal(nd, 1);
 	assert_int_equal(mc_import_checkpoint(im, "harvest:x", "state", "done\n", &e), 0);
@@ -530,6 +558,12 @@ static void import_checkpoints_and_deletes_unseen(void **state)
 
 	/* an import that saw nothing refuses to delete anything */
 	assert_int_equal(mc_import_begin(s, src, "http://x/oai", &o, NULL, NULL, &im), 0);
+	{
+		uint64_t unseen = 99, present = 99;
+
+		assert_int_equal(mc_import_unseen_count(im, &unseen, &present, &e), MC_E_USAGE);
+		assert_int_equal(unseen, 99);
+	}
 	assert_int_equal(mc_import_delete_unseen(im, &nd, &e), MC_E_USAGE);
 	assert_int_equal(mc_import_end(im, &st, &e), 0);
 	assert_int_equal(get_status(s, "oai:x:2"), 1);
