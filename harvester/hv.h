@@ -21,7 +21,9 @@ struct hv_opts {
 /* The outcome of one source's run. */
 struct hv_result {
 	char source[64];
-	int rc;                   /* 0: the run completed; else why it failed */
+	int rc;                   /* 0: the run completed; else why it failed (MC_E_USAGE:
+	                             every record arrived but --full refused the
+	                             deletions, past full_delete_limit) */
 	char reason[512];         /* when rc != 0: what went wrong, for people */
 	uint64_t added, changed, deleted, unchanged;
 	uint64_t errors;          /* bad records (reported, quarantined, not stored) */
