@@ -31,12 +31,20 @@ void mc_store_close(struct mc_store *s);
 
 /* ---- writing: one batch = one LMDB write transaction ----
  * Batches may be begun from several threads of one process (harvesting
- * sources in parallel): they run one at a time, in the order they get the
- * store's write lock, and a map growth never races another batch.
+ * sources in parallel) and from several processes on one store (imports,
+ * a harvest, a merge at once): they run one at a time, in the order they
+ * get the store's write locks (a mutex for the threads, flock on
+ * <store>/writer.lock for the processes, then LMDB's own), and a map
+ * growth never races another batch, in this process or another.
  * The writer keeps a log of its operations so that when the map is full it
  * can abort, grow the map and replay them transparently. Only one writer
- * exists at a time (LMDB serialises them); hold one for at most a few
- * thousand records. */
+ * exists at a time; hold one for at most a few thousand records (every
+ * other writer of every process waits for it).
+ *
+ * Errors: every failing call that has a struct mc_error fills it with the
+ * operation, the database and LMDB's reason ("mdb_put into mg_key:
+ * MDB_MAP_FULL: Environment mapsize limit reached"); for the calls without
+ * one, mc_writer_errmsg gives the same text. */
 
 enum mc_put_outcome {
 	MC_PUT_UNCHANGED = 0,  /* identical content already stored: nothing written */
@@ -71,6 +79,42 @@ int mc_writer_state_set(struct mc_writer *w, const char *scope, const char *key,
 int mc_writer_commit(struct mc_writer *w, struct mc_error *err);
 /* Drop the batch and free w. NULL is a no-op. */
 void mc_writer_abort(struct mc_writer *w);
+
+/* What the last failed call on w was doing, on which database, and why
+ * ("mdb_del from mg_key: MDB_CORRUPTED: ..."); after a call that poisoned
+ * the batch, what poisoned it. "" before any failure. Borrowed: valid
+ * until the next call on w (do not free). Never NULL. */
+const char *mc_writer_errmsg(const struct mc_writer *w);
+
+/* ---- write generations ----
+ * The store counts the committed batches that wrote anything: the store
+ * generation, kept in the store's meta database (so every process sees
+ * the same counter), 0 for a new store. Bumped by 1 by mc_writer_commit of
+ * every batch that put, changed or deleted a record, set or deleted state,
+ * wrote, deleted or cleared kv pairs, or stepped a counter (a batch whose
+ * calls all wrote nothing — unchanged puts, deletes of absent keys —
+ * leaves it; a state delete of a missing key or a clear of an empty
+ * database still counts). Never bumped otherwise, never decreases.
+ * What it proves: two reads that give the same generation saw the same
+ * committed store; a writer that knows the generation its last commit
+ * left and sees another at its next batch knows another batch (another
+ * thread or process) committed writes in between. A generation per kv
+ * database does the same for writes into that one database (bumped once
+ * per committed batch that wrote into it, whoever wrote).
+ *
+ * The writer's value is what the store will have when the batch commits:
+ * the committed generation of its snapshot, plus 1 once the batch has
+ * written anything. So a bulk writer that saw g at the end of batch k
+ * (just before committing it) sees g again at the start of batch k+1 if
+ * and only if nobody else committed writes in between.
+ * 0 and *ret, MC_E_USAGE, MC_E_CORRUPT, MC_E_STORE (or the batch's error). */
+int mc_writer_generation(struct mc_writer *w, uint64_t *ret);
+/* The same for kv database db (0 when it does not exist or was never
+ * written); MC_E_USAGE for a bad name. */
+int mc_writer_kv_generation(struct mc_writer *w, const char *db, uint64_t *ret);
+/* The committed generations in the reader's snapshot. */
+int mc_reader_generation(struct mc_reader *r, uint64_t *ret);
+int mc_reader_kv_generation(struct mc_reader *r, const char *db, uint64_t *ret);
 
 /* Reads inside a batch (they see the batch's own writes). Later stages
  * (merger, indexer) read the feed and records and write their own data in
@@ -135,8 +179,20 @@ int mc_writer_kv_clear(struct mc_writer *w, const char *db);
 
 /* ---- reading: a read snapshot ---- */
 
+/* Begin a read snapshot (an LMDB read transaction). It never waits for a
+ * writer of this or another process; it waits only while this process
+ * changes its map size (a growth, or adopting the size another process
+ * grew the map to), which waits for this process's open transactions.
+ * Caller ends it with mc_reader_end. 0, MC_E_USAGE, MC_E_FULL (the new map
+ * size could not be adopted: this thread holds another reader), MC_E_STORE
+ * (e.g. every reader slot held by live processes), -ENOMEM; *ret set only
+ * on success, else mc_reader_errmsg(NULL) says why. */
 int mc_reader_begin(struct mc_store *s, struct mc_reader **ret);
 void mc_reader_end(struct mc_reader *r);
+/* As mc_writer_errmsg, for the last failed call on r; r NULL: why the
+ * calling thread's last mc_reader_begin failed. Borrowed until the next
+ * call on r (or mc_reader_begin in this thread). Never NULL. */
+const char *mc_reader_errmsg(const struct mc_reader *r);
 
 /* Load a record into rec (reset first; strings in rec->arena, so they outlive
  * the reader). 0, MC_E_NOTFOUND, MC_E_CORRUPT, MC_E_VERSION. */

@@ -45,6 +45,10 @@
  * it fails with MC_E_FULL. */
 #define MC_STORE_GROW_WAIT_MS 10000u
 
+/* Read transactions open at once across every process on one store
+ * (LMDB's reader table; its default is 126). */
+#define MC_STORE_MAX_READERS 510
+
 /* Per-source counts value: version, present, deleted, last_change. */
 #define MC_COUNTS_VERSION   1
 #define MC_COUNTS_SIZE      25
@@ -75,6 +79,11 @@ unsigned mc_store_trim_count(const struct mc_store *s);
 /* Set how long a map size change waits for other transactions of this
  * process (default MC_STORE_GROW_WAIT_MS). For tests. */
 void mc_store_set_grow_wait(struct mc_store *s, unsigned ms);
+
+/* Call fn(ctx) whenever a batch has ended its LMDB transaction to grow the
+ * map and is about to grow it (the batch still holds the store's write
+ * locks). For tests of writers in several processes. NULL: none. */
+void mci_store_set_grow_hook(struct mc_store *s, void (*fn)(void *ctx), void *ctx);
 
 static inline void mc_put_le64(unsigned char *p, uint64_t v)
 {

@@ -16,9 +16,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -54,6 +56,7 @@ enum log_type {
 #define MAX_DBS   (CORE_DBS + MC_STORE_MAX_KV + 11)
 /* Largest key of a log entry: a kv key with its database name in front. */
 #define LOG_KEY_MAX (1 + KV_NAME_MAX + MC_STORE_KEY_MAX)
+#define NO_DBI ((MDB_dbi)~0u)   /* wloc: the failed call was on no database */
 
 /* A named database this process has a handle for. Entries are appended
  * under dbi_mu and published by incrementing ndb; never changed after. */
@@ -105,6 +108,13 @@ struct mc_store {
 	uint64_t main_seen;
 	pthread_mutex_t trim_mu;
 	int sync_ok;               /* the mutexes were initialised */
+	/* The cross-process write lock: flock on <dir>/writer.lock, held
+	 * with wmu from mc_writer_begin to commit or abort, so that no other
+	 * process writes while a batch has aborted its LMDB transaction to
+	 * grow the map (-1: read-only store). */
+	int lock_fd;
+	void (*grow_hook)(void *ctx);   /* tests: runs while a growth has no transaction */
+	void *grow_ctx;
 };
 
 struct counts_ent {
@@ -127,6 +137,13 @@ struct mc_writer {
 	struct mc_buf val, log;
 	struct counts_ent *cnt;
 	size_t ncnt, cnt_cap, cnt_last;
+	uint64_t kv_dirty;         /* bit i: the batch wrote into s->db[i] */
+	const char *fop;           /* the LMDB call that failed last, and on which database */
+	MDB_dbi fdbi;
+	int fdb_set;
+	char ftxt[512];            /* fop, when it is a message of its own */
+	char fmsg[512];            /* what poisoned the batch */
+	char emsg[512];            /* detail of the last failed call */
 };
 
 struct mc_reader {
@@ -134,6 +151,7 @@ struct mc_reader {
 	MDB_txn *txn;
 	pthread_t owner;
 	struct mc_reader *next, *prev;
+	char emsg[512];            /* detail of the last failed call */
 };
 
 /* ---- helpers ---- */
@@ -162,13 +180,96 @@ static int xlate(int rc)
 	}
 }
 
+_Static_assert(MAX_DBS <= 64, "kv_dirty is a 64-bit mask");
+
+/* LMDB's reason for rc ("MDB_MAP_FULL: Environment mapsize limit
+ * reached"), the system's for an errno value, ours for a project code. */
+static const char *reason(int rc)
+{
+	if (rc > MC_E_BASE && rc < MC_E_LAST)
+		return mc_strerror(rc);
+	if (rc < 0 && rc > -4096)
+		return strerror(-rc);
+	return mdb_strerror(rc);
+}
+
 static int set_err(struct mc_error *err, int rc, const char *what)
 {
-	int code = xlate(rc);
+	return mc_error_set(err, xlate(rc), "%s: %s", what, reason(rc));
+}
 
-	if (code == rc)
-		return mc_error_set(err, code, "%s: %s", what, mc_strerror(code));
-	return mc_error_set(err, code, "%s: %s", what, mdb_strerror(rc));
+/* The name of database dbi, for messages. */
+static const char *db_label(struct mc_store *s, MDB_dbi dbi)
+{
+	unsigned n = __atomic_load_n(&s->ndb, __ATOMIC_ACQUIRE);
+
+	if (dbi == s->dbi_main)
+		return "the main database";
+	for (unsigned i = 0; i < n; i++)
+		if (s->db[i].dbi == dbi)
+			return s->db[i].name;
+	return "a named database";
+}
+
+/* Note which LMDB call (op, "mdb_put into") failed on which database, for
+ * the batch's message; rc is returned. MDB_NOTFOUND is an answer, not a
+ * failure. */
+static int wloc(struct mc_writer *w, int rc, const char *op, MDB_dbi dbi)
+{
+	if (rc && rc != MDB_NOTFOUND) {
+		w->fop = op;
+		w->fdbi = dbi;
+		w->fdb_set = dbi != NO_DBI;
+	}
+	return rc;
+}
+
+/* "mdb_put into mg_key: MDB_MAP_FULL: Environment mapsize limit reached"
+ * for the failure wloc noted (what, if none was), into buf. */
+static void wloc_format(struct mc_writer *w, int rc, const char *what, char *buf, size_t bufsz)
+{
+	if (w->fop && w->fdb_set)
+		snprintf(buf, bufsz, "%s %s: %s", w->fop, db_label(w->s, w->fdbi), reason(rc));
+	else if (w->fop)
+		snprintf(buf, bufsz, "%s: %s", w->fop, reason(rc));
+	else
+		snprintf(buf, bufsz, "%s: %s", what, reason(rc));
+}
+
+/* Fail a writer call: the message goes to err (may be NULL) and stays
+ * readable with mc_writer_errmsg. Returns code. */
+__attribute__((format(printf, 4, 5)))
+static int wfail(struct mc_writer *w, struct mc_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->emsg, sizeof(w->emsg), fmt, ap);
+	va_end(ap);
+	return mc_error_set(err, code, "%s", w->emsg);
+}
+
+/* As wfail, and the batch is poisoned: later calls and the commit fail
+ * with code and this message. */
+__attribute__((format(printf, 4, 5)))
+static int wpoison(struct mc_writer *w, struct mc_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->emsg, sizeof(w->emsg), fmt, ap);
+	va_end(ap);
+	snprintf(w->fmsg, sizeof(w->fmsg), "%s", w->emsg);
+	w->failed = code;
+	return mc_error_set(err, code, "%s", w->emsg);
+}
+
+/* A reader call failed in LMDB (op on dbi): note it for mc_reader_errmsg
+ * and return the project code. */
+static int rfail(struct mc_reader *r, int rc, const char *op, MDB_dbi dbi)
+{
+	snprintf(r->emsg, sizeof(r->emsg), "%s %s: %s", op, db_label(r->s, dbi), reason(rc));
+	return xlate(rc);
 }
 
 static void set_err_rec(struct mc_error *err, const char *source, const char *id)
@@ -269,12 +370,18 @@ static void deadline_after(struct timespec *ts, unsigned ms)
 }
 
 /* Change the map size: double it (adopt = 0; the caller holds the write
- * lock and has no transaction open) or take the size another process
- * recorded (adopt = 1; self_reader = the caller is counted in readers and
- * has no transaction open). Waits for this process's transactions to end.
+ * lock, the cross-process one included, and has no transaction open) or
+ * take the size another process recorded (adopt = 1; self_reader = the
+ * caller is counted in readers and has no transaction open; *epoch: the
+ * map_epoch the caller's failed mdb_txn_begin ran under — if the map has
+ * changed since, another thread adopted already and nothing is done).
+ * Waits for this process's transactions to end: mdb_env_set_mapsize
+ * remaps this process's view only, so other processes' readers do not
+ * matter (each adopts the new size when its next transaction begins).
  * 0, MC_E_FULL (a transaction stayed open, or the map is at its maximum),
  * or an LMDB error translated; err filled in. */
-static int store_resize(struct mc_store *s, int adopt, int self_reader, struct mc_error *err)
+static int store_resize(struct mc_store *s, int adopt, int self_reader, unsigned *epoch,
+			struct mc_error *err)
 {
 	struct timespec until;
 	MDB_envinfo info;
@@ -288,13 +395,23 @@ static int store_resize(struct mc_store *s, int adopt, int self_reader, struct m
 	}
 	while (s->growing)
 		pthread_cond_wait(&s->cv, &s->mu);
+	if (adopt && epoch && *epoch != s->map_epoch) {
+		*epoch = s->map_epoch;   /* adopted meanwhile: the caller tries again */
+		goto out;
+	}
 	mdb_env_info(s->env, &info);
 	cur = info.me_mapsize;
 	if (thread_holds_txn(s, 1)) {
-		rc = mc_error_set(err, MC_E_FULL,
-				  "store map full (%llu MiB) and cannot grow while this thread holds a "
-				  "read transaction; nothing of the batch was kept",
-				  (unsigned long long)(cur >> 20));
+		if (adopt)
+			rc = mc_error_set(err, MC_E_FULL,
+					  "another process grew the store's map past this process's "
+					  "%llu MiB; it cannot be adopted while this thread holds a read "
+					  "transaction", (unsigned long long)(cur >> 20));
+		else
+			rc = mc_error_set(err, MC_E_FULL,
+					  "store map full (%llu MiB) and cannot grow while this thread "
+					  "holds a read transaction; nothing of the batch was kept",
+					  (unsigned long long)(cur >> 20));
 		goto out;
 	}
 	if (!adopt) {
@@ -309,7 +426,12 @@ static int store_resize(struct mc_store *s, int adopt, int self_reader, struct m
 	deadline_after(&until, s->grow_wait_ms);
 	while ((s->readers || s->wtxn) && !timed_out)
 		timed_out = pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT;
-	if (s->readers || s->wtxn) {
+	if ((s->readers || s->wtxn) && adopt) {
+		rc = mc_error_set(err, MC_E_FULL,
+				  "another process grew the store's map past this process's %llu MiB; "
+				  "it cannot be adopted while a transaction is open in this process "
+				  "(waited %u ms)", (unsigned long long)(cur >> 20), s->grow_wait_ms);
+	} else if (s->readers || s->wtxn) {
 		rc = mc_error_set(err, MC_E_FULL,
 				  "store map full (%llu MiB) and cannot grow while a read transaction is "
 				  "open in this process (waited %u ms); nothing of the batch was kept",
@@ -317,12 +439,14 @@ static int store_resize(struct mc_store *s, int adopt, int self_reader, struct m
 	} else {
 		rc = mdb_env_set_mapsize(s->env, (size_t)want);
 		s->map_epoch++;
+		if (epoch)
+			*epoch = s->map_epoch;
 		if (rc && adopt)
-			rc = mc_error_set(err, xlate(rc), "adopting the store map size another "
-					  "process set: %s", mdb_strerror(rc));
+			rc = mc_error_set(err, xlate(rc), "mdb_env_set_mapsize (adopting the size "
+					  "another process set): %s", reason(rc));
 		else if (rc)
-			rc = mc_error_set(err, xlate(rc), "growing the store map to %llu MiB: %s",
-					  (unsigned long long)(want >> 20), mdb_strerror(rc));
+			rc = mc_error_set(err, xlate(rc), "mdb_env_set_mapsize (growing the map to "
+					  "%llu MiB): %s", (unsigned long long)(want >> 20), reason(rc));
 		else if (!adopt)
 			s->grows++;
 	}
@@ -347,10 +471,13 @@ static void rlist_unlink(struct mc_store *s, struct mc_reader *r)
 }
 
 /* Begin a counted read transaction; r (may be NULL) is linked into the
- * reader list. LMDB code or project code. */
-static int rtxn_begin(struct mc_store *s, struct mc_reader *r, MDB_txn **txn)
+ * reader list. LMDB code or project code; err (may be NULL) says what
+ * failed. */
+static int rtxn_begin(struct mc_store *s, struct mc_reader *r, MDB_txn **txn,
+		      struct mc_error *err)
 {
-	int rc;
+	unsigned epoch;
+	int rc, checked = 0;
 
 	pthread_mutex_lock(&s->mu);
 	/* a thread that holds a reader or the write transaction must not wait
@@ -358,15 +485,32 @@ static int rtxn_begin(struct mc_store *s, struct mc_reader *r, MDB_txn **txn)
 	while (s->growing && !thread_holds_txn(s, 1))
 		pthread_cond_wait(&s->cv, &s->mu);
 	s->readers++;
+	epoch = s->map_epoch;
 	pthread_mutex_unlock(&s->mu);
 	for (int i = 0;; i++) {
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-		if (rc != MDB_MAP_RESIZED || i == 3)
+		if (rc == MDB_READERS_FULL && !checked) {
+			int dead = 0;
+
+			/* slots still held by processes that died (kill -9) */
+			checked = 1;
+			if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+				continue;
+		}
+		if (rc != MDB_MAP_RESIZED || i == 8)
 			break;
-		rc = store_resize(s, 1, 1, NULL);
+		/* another process grew the map and wrote past this process's
+		 * view of it */
+		rc = store_resize(s, 1, 1, &epoch, err);
 		if (rc)
 			break;
 	}
+	if (rc == MDB_READERS_FULL)
+		mc_error_set(err, MC_E_STORE, "mdb_txn_begin (read-only): %s (every one of the "
+			     "%d reader slots is held by a live process)", reason(rc),
+			     MC_STORE_MAX_READERS);
+	else if (rc && (rc < MC_E_BASE || rc >= MC_E_LAST))
+		set_err(err, rc, "mdb_txn_begin (read-only)");
 	pthread_mutex_lock(&s->mu);
 	if (rc) {
 		s->readers--;
@@ -403,9 +547,11 @@ static int rtxn_end(struct mc_store *s, struct mc_reader *r, MDB_txn *txn, int c
 	return rc;
 }
 
-/* Begin a write transaction (the caller holds the write lock). */
-static int wtxn_begin(struct mc_store *s, MDB_txn **txn)
+/* Begin a write transaction (the caller holds the write lock). LMDB or
+ * project code; err (may be NULL) filled in for a project code. */
+static int wtxn_begin(struct mc_store *s, MDB_txn **txn, struct mc_error *err)
 {
+	unsigned epoch;
 	int rc;
 
 	for (int i = 0;; i++) {
@@ -413,6 +559,7 @@ static int wtxn_begin(struct mc_store *s, MDB_txn **txn)
 		while (s->growing)
 			pthread_cond_wait(&s->cv, &s->mu);
 		s->wtxn = 1;
+		epoch = s->map_epoch;
 		pthread_mutex_unlock(&s->mu);
 		rc = mdb_txn_begin(s->env, NULL, 0, txn);
 		if (rc) {
@@ -421,13 +568,37 @@ static int wtxn_begin(struct mc_store *s, MDB_txn **txn)
 			pthread_cond_broadcast(&s->cv);
 			pthread_mutex_unlock(&s->mu);
 		}
-		if (rc != MDB_MAP_RESIZED || i == 3)
+		if (rc != MDB_MAP_RESIZED || i == 8)
 			break;
-		rc = store_resize(s, 1, 0, NULL);
+		rc = store_resize(s, 1, 0, &epoch, err);
 		if (rc)
 			break;
 	}
 	return rc;
+}
+
+/* ---- the cross-process write lock ----
+ * LMDB's own write lock is held only while a write transaction is open,
+ * and a map growth must end the transaction (mdb_env_set_mapsize wants
+ * none open in the process). Without a lock of its own, another process
+ * could commit between the abort and the replay, and the replay would
+ * find a different store (a counter moved, a key gone): the batch failed.
+ * So a batch also holds flock(LOCK_EX) on <dir>/writer.lock from begin to
+ * commit or abort, taken after the process-wide wmu and before LMDB's
+ * lock (always in that order); the kernel drops it when a process dies. */
+
+static int lock_take(struct mc_store *s, struct mc_error *err)
+{
+	while (flock(s->lock_fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return mc_error_set(err, -errno, "flock on %s/writer.lock: %s", s->dir,
+					    strerror(errno));
+	return 0;
+}
+
+static void lock_drop(struct mc_store *s)
+{
+	flock(s->lock_fd, LOCK_UN);
 }
 
 /* Commit (commit = 1) or abort a transaction of wtxn_begin. LMDB code. */
@@ -563,7 +734,7 @@ static void store_trim(struct mc_store *s, MDB_txn *txn, uint64_t max_rss)
 		return;
 	/* The map cannot move while a counted transaction is open (txn, or
 	 * own); trim_mu keeps two threads from trimming at once. */
-	if (!txn && rtxn_begin(s, NULL, &own) != 0)
+	if (!txn && rtxn_begin(s, NULL, &own, NULL) != 0)
 		return;
 	if (pthread_mutex_trylock(&s->trim_mu) == 0) {
 		if (s->map_epoch_seen != s->map_epoch)   /* not looked for since the last remap */
@@ -751,7 +922,7 @@ static int db_refresh(struct mc_store *s)
 	int rc;
 
 	pthread_mutex_lock(&s->dbi_mu);
-	rc = rtxn_begin(s, NULL, &txn);
+	rc = rtxn_begin(s, NULL, &txn, NULL);
 	if (!rc) {
 		rc = db_scan(s, txn, &nnew, &entries);
 		if (rc)
@@ -770,8 +941,9 @@ static int db_refresh(struct mc_store *s)
  * MC_STORE_MAX_KV databases), MC_E_FULL, MC_E_STORE; err filled in. */
 static int db_create(struct mc_store *s, const char *name, size_t nlen, struct mc_error *err)
 {
+	const char *op = "creating";
 	MDB_txn *txn;
-	int rc;
+	int rc = 0;
 
 	for (int attempt = 0; attempt < 48; attempt++) {
 		pthread_mutex_lock(&s->dbi_mu);
@@ -785,31 +957,37 @@ static int db_create(struct mc_store *s, const char *name, size_t nlen, struct m
 					    "cannot create database %s: at most %d key/value databases",
 					    name, MC_STORE_MAX_KV);
 		}
-		rc = wtxn_begin(s, &txn);
+		op = "mdb_txn_begin (write) to create";
+		rc = wtxn_begin(s, &txn, err);
 		if (!rc) {
 			unsigned nnew = 0;
 			uint64_t entries = 0;
 			MDB_dbi dbi;
 
+			op = "mdb_dbi_open (MDB_CREATE) of";
 			rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi);
-			if (!rc)   /* registers name with any others */
+			if (!rc) {   /* registers name with any others */
+				op = "opening the databases after creating";
 				rc = db_scan(s, txn, &nnew, &entries);
-			if (rc)
+			}
+			if (rc) {
 				wtxn_end(s, txn, 0);
-			else
+			} else {
+				op = "mdb_txn_commit of the new database";
 				rc = wtxn_end(s, txn, 1);
+			}
 			if (!rc)
 				db_publish(s, nnew, entries);
 		}
 		pthread_mutex_unlock(&s->dbi_mu);
 		if (rc != MDB_MAP_FULL)
 			break;
-		rc = store_resize(s, 0, 0, err);
+		rc = store_resize(s, 0, 0, NULL, err);
 		if (rc)
 			return rc;
 	}
 	if (rc)
-		return set_err(err, rc, "creating a key/value database");
+		return mc_error_set(err, xlate(rc), "%s %s: %s", op, name, reason(rc));
 	return 0;
 }
 
@@ -887,8 +1065,10 @@ int mc_store_open_mapsize(const char *dir, unsigned flags, uint64_t mapsize,
 	}
 
 	s = calloc(1, sizeof(*s));
-	if (s)
+	if (s) {
+		s->lock_fd = -1;
 		s->dir = strdup(dir);
+	}
 	if (s && s->dir) {
 		size_t n = strlen(dir) + sizeof("/data.mdb");
 
@@ -924,6 +1104,10 @@ int mc_store_open_mapsize(const char *dir, unsigned flags, uint64_t mapsize,
 		goto fail;
 	}
 	mdb_env_set_maxdbs(s->env, MAX_DBS);
+	/* Slots for read transactions of every process (LMDB's default is
+	 * 126; twelve imports, a harvest with eight jobs and a server share
+	 * them). Takes effect when the first process creates lock.mdb. */
+	mdb_env_set_maxreaders(s->env, MC_STORE_MAX_READERS);
 	if (newenv)
 		mdb_env_set_mapsize(s->env, (size_t)mapsize);
 	eflags = MDB_NOTLS | ((flags & MC_STORE_RDONLY) ? MDB_RDONLY : 0) |
@@ -942,8 +1126,25 @@ int mc_store_open_mapsize(const char *dir, unsigned flags, uint64_t mapsize,
 	s->maxkey = (size_t)mdb_env_get_maxkeysize(s->env);
 	if (s->maxkey > MC_STORE_KEY_MAX)
 		s->maxkey = MC_STORE_KEY_MAX;
-	if (!(flags & MC_STORE_RDONLY))
-		mdb_reader_check(s->env, NULL);   /* slots of crashed readers */
+	/* slots of readers whose process died: they would pin old pages
+	 * (the file grows) and use up the table */
+	mdb_reader_check(s->env, NULL);
+	if (!(flags & MC_STORE_RDONLY)) {
+		size_t n = strlen(dir) + sizeof("/writer.lock");
+		char *lp = malloc(n);
+
+		if (lp) {
+			snprintf(lp, n, "%s/writer.lock", dir);
+			s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (s->lock_fd < 0)
+				rc = mc_error_set(err, -errno, "opening %s: %s", lp, strerror(errno));
+			free(lp);
+		} else {
+			rc = mc_error_set(err, -ENOMEM, "out of memory");
+		}
+		if (s->lock_fd < 0)
+			goto fail;
+	}
 
 	/* Existing store: open the databases in a read transaction so that
 	 * opening never waits for another process's write batch. */
@@ -1051,6 +1252,8 @@ void mc_store_close(struct mc_store *s)
 	writer_free(s->spare);
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	if (s->sync_ok) {
 		pthread_mutex_destroy(&s->wmu);
 		pthread_mutex_destroy(&s->mu);
@@ -1074,8 +1277,15 @@ static int writer_txn_start(struct mc_writer *w)
 	for (int i = 0;; i++) {
 		uint64_t seen = __atomic_load_n(&s->main_seen, __ATOMIC_ACQUIRE);
 
-		rc = wtxn_begin(s, &w->txn);
+		struct mc_error terr;
+
+		mc_error_clear(&terr);
+		rc = wloc(w, wtxn_begin(s, &w->txn, &terr), "mdb_txn_begin (write)", NO_DBI);
 		if (rc) {
+			if (terr.msg[0]) {   /* a map size it could not adopt */
+				snprintf(w->ftxt, sizeof(w->ftxt), "%s", terr.msg);
+				w->fop = w->ftxt;
+			}
 			w->txn = NULL;
 			return rc;
 		}
@@ -1083,14 +1293,15 @@ static int writer_txn_start(struct mc_writer *w)
 			break;
 		wtxn_end(s, w->txn, 0);
 		w->txn = NULL;
-		rc = db_refresh(s);
+		rc = wloc(w, db_refresh(s), "opening the databases other processes created in",
+			  s->dbi_main);
 		if (rc)
 			return rc;
 	}
 	w->epoch++;
 	w->ncnt = 0;
 	w->cnt_last = 0;
-	rc = feed_last_txn(s, w->txn, &w->seq);
+	rc = wloc(w, feed_last_txn(s, w->txn, &w->seq), "mdb_cursor_get (MDB_LAST) on", s->dbi_feed);
 	if (rc) {
 		wtxn_end(s, w->txn, 0);
 		w->txn = NULL;
@@ -1120,6 +1331,12 @@ int mc_writer_begin(struct mc_store *s, struct mc_writer **ret, struct mc_error 
 	pthread_mutex_lock(&s->wmu);
 	__atomic_store_n(&s->wowner, pthread_self(), __ATOMIC_RELAXED);
 	__atomic_store_n(&s->writer_open, 1, __ATOMIC_RELEASE);
+	rc = lock_take(s, err);
+	if (rc) {
+		__atomic_store_n(&s->writer_open, 0, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&s->wmu);
+		return rc;
+	}
 	w = s->spare;
 	if (w) {
 		s->spare = NULL;
@@ -1134,18 +1351,25 @@ int mc_writer_begin(struct mc_store *s, struct mc_writer **ret, struct mc_error 
 	}
 	w->s = s;
 	w->failed = 0;
+	w->kv_dirty = 0;
+	w->fop = NULL;
+	w->fmsg[0] = w->emsg[0] = '\0';
 	w->now = (int64_t)time(NULL);
 	mc_buf_reset(&w->log);
 	rc = writer_txn_start(w);
 	if (rc) {
+		char why[300];
+
+		wloc_format(w, rc, "mdb_txn_begin (write)", why, sizeof(why));
 		s->spare = w;
-		rc = set_err(err, rc, "beginning a write transaction");
+		rc = mc_error_set(err, xlate(rc), "beginning a batch: %s", why);
 		goto fail;
 	}
 	*ret = w;
 	return 0;
 
 fail:
+	lock_drop(s);
 	__atomic_store_n(&s->writer_open, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&s->wmu);
 	return rc;
@@ -1168,6 +1392,7 @@ static void writer_release(struct mc_writer *w)
 	if (s->spare)
 		writer_free(s->spare);
 	s->spare = w;
+	lock_drop(s);
 	__atomic_store_n(&s->writer_open, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&s->wmu);
 }
@@ -1182,7 +1407,7 @@ static int counts_get(struct mc_writer *w, const char *key, size_t klen, struct 
 	int rc;
 
 	if (slen == 0 || slen > MC_MAX_SOURCE_ID)
-		return MC_E_CORRUPT;
+		return wloc(w, MC_E_CORRUPT, "finding the source of a key in", w->s->dbi_records);
 	if (w->cnt_last < w->ncnt) {
 		e = &w->cnt[w->cnt_last];
 		if (e->slen == slen && memcmp(e->source, key, slen) == 0) {
@@ -1211,9 +1436,10 @@ static int counts_get(struct mc_writer *w, const char *key, size_t klen, struct 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->source, key, slen);
 	e->slen = slen;
-	rc = mdb_get(w->txn, w->s->dbi_sources, &k, &v);
+	rc = wloc(w, mdb_get(w->txn, w->s->dbi_sources, &k, &v), "mdb_get from", w->s->dbi_sources);
 	if (rc == 0)
-		rc = counts_decode(&v, &e->present, &e->deleted, &e->last_change);
+		rc = wloc(w, counts_decode(&v, &e->present, &e->deleted, &e->last_change),
+			  "decoding the counts of a source in", w->s->dbi_sources);
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (rc)
@@ -1238,7 +1464,8 @@ static int counts_flush(struct mc_writer *w)
 		mc_put_le64(buf + 1, e->present);
 		mc_put_le64(buf + 9, e->deleted);
 		mc_put_le64(buf + 17, (uint64_t)e->last_change);
-		rc = mdb_put(w->txn, w->s->dbi_sources, &k, &v, 0);
+		rc = wloc(w, mdb_put(w->txn, w->s->dbi_sources, &k, &v, 0), "mdb_put into",
+			  w->s->dbi_sources);
 		if (rc)
 			return rc;
 		e->dirty = 0;
@@ -1253,7 +1480,8 @@ static int feed_append(struct mc_writer *w, int op, const void *key, size_t klen
 	int rc;
 
 	mc_put_be64(kb, w->seq + 1);
-	rc = mdb_put(w->txn, w->s->dbi_feed, &k, &v, MDB_APPEND | MDB_RESERVE);
+	rc = wloc(w, mdb_put(w->txn, w->s->dbi_feed, &k, &v, MDB_APPEND | MDB_RESERVE),
+		  "mdb_put (MDB_APPEND) into", w->s->dbi_feed);
 	if (rc)
 		return rc;
 	((unsigned char *)v.mv_data)[0] = (unsigned char)op;
@@ -1275,13 +1503,13 @@ static int apply_rec(struct mc_writer *w, const unsigned char *key, size_t klen,
 	int olddel = -1;   /* absent */
 	int op, rc;
 
-	rc = mdb_get(w->txn, w->s->dbi_records, &k, &old);
+	rc = wloc(w, mdb_get(w->txn, w->s->dbi_records, &k, &old), "mdb_get from", w->s->dbi_records);
 	if (rc == 0) {
 		o = old.mv_data;
 		if (old.mv_size >= 1 && o[0] > MC_PACK_VERSION)
-			return MC_E_VERSION;
+			return wloc(w, MC_E_VERSION, "judging the stored record in", w->s->dbi_records);
 		if (old.mv_size < MC_PACK_FIXED || o[0] == 0 || o[MC_PACK_OFF_STATUS] > MC_REC_DELETED)
-			return MC_E_CORRUPT;
+			return wloc(w, MC_E_CORRUPT, "judging the stored record in", w->s->dbi_records);
 		olddel = o[MC_PACK_OFF_STATUS];
 		if (!newdel && !olddel && old.mv_size == vlen && o[0] == val[0] &&
 		    memcmp(o + MC_PACK_OFF_STATUS, val + MC_PACK_OFF_STATUS,
@@ -1304,7 +1532,7 @@ static int apply_rec(struct mc_writer *w, const unsigned char *key, size_t klen,
 	rc = counts_get(w, (const char *)key, klen, &e);
 	if (rc)
 		return rc;
-	rc = mdb_put(w->txn, w->s->dbi_records, &k, &v, 0);
+	rc = wloc(w, mdb_put(w->txn, w->s->dbi_records, &k, &v, 0), "mdb_put into", w->s->dbi_records);
 	if (!rc)
 		rc = feed_append(w, op, key, klen);
 	if (rc)
@@ -1351,23 +1579,24 @@ static int apply_seq(struct mc_writer *w, const unsigned char *key, size_t klen,
 
 	if (vlen != 8)
 		return MC_E_CORRUPT;
-	rc = mdb_get(w->txn, w->s->dbi_meta, &k, &v);
+	rc = wloc(w, mdb_get(w->txn, w->s->dbi_meta, &k, &v), "mdb_get from", w->s->dbi_meta);
 	if (rc == 0) {
 		if (v.mv_size != 8)
-			return MC_E_CORRUPT;
+			return wloc(w, MC_E_CORRUPT, "decoding a counter in", w->s->dbi_meta);
 		cur = mc_get_le64(v.mv_data);
 	} else if (rc != MDB_NOTFOUND) {
 		return rc;
 	}
 	if (cur == UINT64_MAX)
-		return MC_E_TOOBIG;
+		return wloc(w, MC_E_TOOBIG, "stepping a counter at its maximum in", w->s->dbi_meta);
 	want = mc_get_le64(val);
-	if (want && want != cur + 1)
-		return MC_E_STORE;   /* another writer moved the counter during a replay */
+	if (want && want != cur + 1)   /* another writer moved the counter before a replay */
+		return wloc(w, MC_E_STORE, "replaying a counter step (the counter had moved) in",
+			    w->s->dbi_meta);
 	mc_put_le64(buf, cur + 1);
 	v.mv_size = 8;
 	v.mv_data = buf;
-	rc = mdb_put(w->txn, w->s->dbi_meta, &k, &v, 0);
+	rc = wloc(w, mdb_put(w->txn, w->s->dbi_meta, &k, &v, 0), "mdb_put into", w->s->dbi_meta);
 	if (!rc && !want)
 		memcpy(val, buf, 8);
 	return rc;
@@ -1388,7 +1617,8 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 
 		e = log_db(w->s, key, klen, &rest, &rlen);
 		if (!e)
-			return MC_E_CORRUPT;
+			return wloc(w, MC_E_CORRUPT, "finding the database of a logged operation",
+				    NO_DBI);
 		k.mv_data = (void *)rest;
 		k.mv_size = rlen;
 	}
@@ -1396,25 +1626,28 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 	case LOG_REC:
 		return apply_rec(w, key, klen, val, vlen, outcome);
 	case LOG_STATE_SET:
-		return mdb_put(w->txn, w->s->dbi_state, &k, &v, 0);
+		return wloc(w, mdb_put(w->txn, w->s->dbi_state, &k, &v, 0), "mdb_put into",
+			    w->s->dbi_state);
 	case LOG_STATE_DEL:
-		rc = mdb_del(w->txn, w->s->dbi_state, &k, NULL);
+		rc = wloc(w, mdb_del(w->txn, w->s->dbi_state, &k, NULL), "mdb_del from",
+			  w->s->dbi_state);
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	case LOG_KV_PUT:
-		return mdb_put(w->txn, e->dbi, &k, &v, 0);
+		return wloc(w, mdb_put(w->txn, e->dbi, &k, &v, 0), "mdb_put into", e->dbi);
 	case LOG_KV_APPEND:
-		rc = mdb_put(w->txn, e->dbi, &k, &v, MDB_APPEND);
-		return rc == MDB_KEYEXIST ? MC_E_USAGE : rc;
+		/* MDB_KEYEXIST: the key is not above the last one (out of order) */
+		return wloc(w, mdb_put(w->txn, e->dbi, &k, &v, MDB_APPEND), "mdb_put (MDB_APPEND) into",
+			    e->dbi);
 	case LOG_KV_DEL:
-		rc = mdb_del(w->txn, e->dbi, &k, NULL);
+		rc = wloc(w, mdb_del(w->txn, e->dbi, &k, NULL), "mdb_del from", e->dbi);
 		*outcome = rc == MDB_NOTFOUND ? KV_ABSENT : KV_DELETED;
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	case LOG_KV_CLEAR:
-		return mdb_drop(w->txn, e->dbi, 0);
+		return wloc(w, mdb_drop(w->txn, e->dbi, 0), "mdb_drop (empty) of", e->dbi);
 	case LOG_SEQ:
 		return apply_seq(w, key, klen, val, vlen);
 	}
-	return MC_E_CORRUPT;
+	return wloc(w, MC_E_CORRUPT, "replaying an operation of unknown type", NO_DBI);
 }
 
 static void log_entry(const struct mc_buf *log, size_t off, int *type, unsigned char **outc,
@@ -1441,19 +1674,28 @@ static void log_entry(const struct mc_buf *log, size_t off, int *type, unsigned 
  * batch. */
 static int writer_recover(struct mc_writer *w, int grow, struct mc_error *err)
 {
+	struct mc_store *s = w->s;
+	const char *why = grow ? "growing the map" : "opening a database";
+	char what[300];
 	int rc = MDB_MAP_FULL;
 
 	for (int attempt = 0; attempt < 48 && rc == MDB_MAP_FULL; attempt++) {
 		size_t off = 0;
 
 		if (w->txn)
-			wtxn_end(w->s, w->txn, 0);
+			wtxn_end(s, w->txn, 0);
 		w->txn = NULL;
 		if (grow || attempt > 0) {
-			rc = store_resize(w->s, 0, 0, err);
+			struct mc_error gerr;
+
+			if (s->grow_hook)
+				s->grow_hook(s->grow_ctx);
+			mc_error_clear(&gerr);
+			rc = store_resize(s, 0, 0, NULL, &gerr);
 			if (rc)
-				return w->failed = rc;
+				return wpoison(w, err, rc, "%s", gerr.msg);
 		}
+		w->fop = NULL;
 		rc = writer_txn_start(w);
 		if (rc)
 			break;
@@ -1469,18 +1711,19 @@ static int writer_recover(struct mc_writer *w, int grow, struct mc_error *err)
 			if (*outc == OUTCOME_PENDING) {
 				*outc = (unsigned char)oc;
 			} else if (*outc != oc) {
-				return w->failed = mc_error_set(err, MC_E_STORE,
-					"the store changed under the writer while its map grew; "
-					"batch dropped");
+				return wpoison(w, err, MC_E_STORE,
+					       "replaying the batch after %s: an operation had another "
+					       "outcome than the first time (another program wrote to the "
+					       "store meanwhile); batch dropped", why);
 			}
 			off += LOG_HDR + klen + vlen;
 		}
 	}
-	if (rc == MC_E_STORE)
-		return w->failed = mc_error_set(err, rc, "the store changed under the writer while "
-						"it replayed its batch; batch dropped");
-	if (rc)
-		return w->failed = set_err(err, rc, "replaying the batch after growing the map");
+	if (rc) {
+		wloc_format(w, rc, "replaying", what, sizeof(what));
+		return wpoison(w, err, rc == MDB_KEYEXIST ? MC_E_USAGE : xlate(rc),
+			       "replaying the batch after %s: %s; batch dropped", why, what);
+	}
 	return 0;
 }
 
@@ -1501,14 +1744,16 @@ static int writer_apply(struct mc_writer *w, int type, const void *key, size_t k
 	memcpy(hdr + 6, &vl, 4);
 	rc = mc_buf_reserve(&w->log, LOG_HDR + klen + vlen);
 	if (rc)
-		return mc_error_set(err, rc, rc == MC_E_TOOBIG ?
-				    "batch too large for the writer's log; commit more often" :
-				    "out of memory");
+		return wfail(w, err, rc, rc == MC_E_TOOBIG ?
+			     "batch too large for the writer's log (%u MiB); commit more often" :
+			     "out of memory for the writer's log (%u MiB at most)",
+			     MC_STORE_LOG_MAX >> 20);
 	mc_buf_add(&w->log, hdr, LOG_HDR);
 	mc_buf_add(&w->log, key, klen);
 	if (vlen)
 		mc_buf_add(&w->log, val, vlen);
 
+	w->fop = NULL;
 	rc = apply_entry(w, type, (unsigned char *)w->log.data + mark + LOG_HDR, klen,
 			 (unsigned char *)w->log.data + mark + LOG_HDR + klen, vlen, &oc);
 	if (rc == MDB_MAP_FULL) {
@@ -1517,15 +1762,13 @@ static int writer_apply(struct mc_writer *w, int type, const void *key, size_t k
 			return rc;
 		oc = (unsigned char)w->log.data[mark + 1];
 	} else if (rc) {
+		char what[300];
+
 		w->log.len = mark;
-		if (rc == MC_E_CORRUPT || rc == MC_E_VERSION)
-			w->failed = mc_error_set(err, rc, "stored value does not decode (%s)",
-						 mc_strerror(rc));
-		else if (rc == MC_E_TOOBIG)
-			w->failed = mc_error_set(err, rc, "counter at its maximum");
-		else
-			w->failed = set_err(err, rc, "writing");
-		return w->failed;
+		wloc_format(w, rc, "writing", what, sizeof(what));
+		if (rc == MDB_KEYEXIST)
+			return wpoison(w, err, MC_E_USAGE, "%s (a key not above the last one)", what);
+		return wpoison(w, err, xlate(rc), "%s", what);
 	}
 	if ((type == LOG_REC && (oc == MC_PUT_UNCHANGED || oc == MC_PUT_ABSENT)) ||
 	    (type == LOG_KV_DEL && oc == KV_ABSENT))
@@ -1542,8 +1785,7 @@ static int writer_check(struct mc_writer *w, struct mc_error *err)
 	if (!w)
 		return mc_error_set(err, MC_E_USAGE, "no writer");
 	if (w->failed)
-		return mc_error_set(err, w->failed, "an earlier error ended this batch (%s); abort it",
-				    mc_strerror(w->failed));
+		return wfail(w, err, w->failed, "an earlier error ended this batch: %s", w->fmsg);
 	return 0;
 }
 
@@ -1653,6 +1895,77 @@ int mc_writer_state_set(struct mc_writer *w, const char *scope, const char *key,
 			    w->val.len, NULL, NULL);
 }
 
+/* ---- write generations ----
+ * meta "gen" counts the committed batches that wrote anything, meta
+ * "gen:<db>" those that wrote into kv database <db>; both u64le, absent =
+ * 0. Bumped in the batch's own transaction at commit, so they move exactly
+ * when the writes become visible, whichever process made them. */
+
+/* Add 1 to the u64le counter at meta key (key, klen) in the batch. LMDB
+ * code or project code. */
+static int meta_bump(struct mc_writer *w, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	unsigned char buf[8];
+	uint64_t cur = 0;
+	int rc = wloc(w, mdb_get(w->txn, w->s->dbi_meta, &k, &v), "mdb_get from", w->s->dbi_meta);
+
+	if (rc == 0) {
+		if (v.mv_size != 8)
+			return wloc(w, MC_E_CORRUPT, "decoding a write generation in", w->s->dbi_meta);
+		cur = mc_get_le64(v.mv_data);
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	}
+	mc_put_le64(buf, cur + 1);
+	v.mv_size = 8;
+	v.mv_data = buf;
+	return wloc(w, mdb_put(w->txn, w->s->dbi_meta, &k, &v, 0), "mdb_put into", w->s->dbi_meta);
+}
+
+/* meta key of the generation of kv database e into buf; its length. */
+static size_t gen_key(const struct db_ent *e, unsigned char *buf)
+{
+	memcpy(buf, "gen:", 4);
+	memcpy(buf + 4, e->name, e->nlen);
+	return 4 + e->nlen;
+}
+
+static int gen_flush(struct mc_writer *w)
+{
+	unsigned char key[4 + KV_NAME_MAX];
+	int rc;
+
+	if (!w->log.len)   /* every operation that wrote is in the log */
+		return 0;
+	rc = meta_bump(w, "gen", 3);
+	for (unsigned i = 0; i < MAX_DBS && !rc; i++)
+		if (w->kv_dirty >> i & 1)
+			rc = meta_bump(w, key, gen_key(&w->s->db[i], key));
+	return rc;
+}
+
+/* A u64le value of meta (0 when absent) into *ret. LMDB or project code;
+ * *op names the failed step. */
+static int meta_u64(struct mc_store *s, MDB_txn *txn, const void *key, size_t klen,
+		    uint64_t *ret, const char **op)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int rc = mdb_get(txn, s->dbi_meta, &k, &v);
+
+	*ret = 0;
+	*op = "mdb_get from";
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	*op = "decoding a write generation in";
+	if (v.mv_size != 8)
+		return MC_E_CORRUPT;
+	*ret = mc_get_le64(v.mv_data);
+	return 0;
+}
+
 /* LMDB reports a short write as EIO. Name the likely cause: a full file
  * system or the process's file size limit (both MC_E_FULL), else a real I/O
  * error (MC_E_STORE). */
@@ -1695,9 +2008,12 @@ int mc_writer_commit(struct mc_writer *w, struct mc_error *err)
 	}
 	s = w->s;
 	for (;;) {
+		w->fop = NULL;
 		rc = counts_flush(w);
+		if (!rc)
+			rc = gen_flush(w);
 		if (!rc) {
-			rc = wtxn_end(s, w->txn, 1);
+			rc = wloc(w, wtxn_end(s, w->txn, 1), "mdb_txn_commit", NO_DBI);
 			w->txn = NULL;   /* freed by LMDB whatever the outcome */
 		}
 		if (rc != MDB_MAP_FULL)
@@ -1707,11 +2023,15 @@ int mc_writer_commit(struct mc_writer *w, struct mc_error *err)
 		if (rc)
 			break;
 	}
-	if (rc == EIO)
+	if (rc == EIO) {
 		rc = short_write(w, err);
-	else if (rc && rc != w->failed)
+	} else if (rc && rc != w->failed) {
+		char what[300];
+
+		wloc_format(w, rc, "mdb_txn_commit", what, sizeof(what));
 		rc = mc_error_set(err, xlate(rc), "committing to store %s failed, batch not kept: %s",
-				  w->s->dir, rc > 0 ? strerror(rc) : mdb_strerror(rc));
+				  w->s->dir, what);
+	}
 	writer_release(w);
 	store_trim(s, NULL, s->trim_rss);
 	return rc;
@@ -1726,6 +2046,9 @@ void mc_writer_abort(struct mc_writer *w)
 
 /* ---- reader ---- */
 
+/* Why the calling thread's last mc_reader_begin failed (mc_reader_errmsg(NULL)). */
+static __thread char begin_msg[512];
+
 /* Begin a read snapshot (MDB_RDONLY transaction; does not block writers,
  * but keeps the pages it sees alive, so end it soon: a map growth in
  * another thread of this process waits for it). Caller ends it with
@@ -1735,9 +2058,11 @@ void mc_writer_abort(struct mc_writer *w)
  * success. */
 int mc_reader_begin(struct mc_store *s, struct mc_reader **ret)
 {
+	struct mc_error berr;
 	struct mc_reader *r;
 	int rc;
 
+	mc_error_clear(&berr);
 	if (!s || !ret)
 		return MC_E_USAGE;
 	r = calloc(1, sizeof(*r));
@@ -1747,7 +2072,7 @@ int mc_reader_begin(struct mc_store *s, struct mc_reader **ret)
 	for (int i = 0;; i++) {
 		uint64_t seen = __atomic_load_n(&s->main_seen, __ATOMIC_ACQUIRE);
 
-		rc = rtxn_begin(s, r, &r->txn);
+		rc = rtxn_begin(s, r, &r->txn, &berr);
 		if (rc)
 			break;
 		if (i == 3 || !db_stale(s, r->txn, seen))
@@ -1757,10 +2082,13 @@ int mc_reader_begin(struct mc_store *s, struct mc_reader **ret)
 		rtxn_end(s, r, r->txn, 0);
 		r->txn = NULL;
 		rc = db_refresh(s);
-		if (rc)
+		if (rc) {
+			set_err(&berr, rc, "opening the databases other processes created");
 			break;
+		}
 	}
 	if (rc) {
+		snprintf(begin_msg, sizeof(begin_msg), "%s", berr.msg[0] ? berr.msg : reason(rc));
 		free(r);
 		return xlate(rc);
 	}
@@ -1807,20 +2135,29 @@ struct view {
 	struct mc_store *s;
 	struct mc_writer *w;       /* NULL for a reader */
 	MDB_txn *txn;              /* the reader's */
+	char *emsg;                /* the reader's or writer's message of the last failure */
 };
 
 static struct view view_reader(struct mc_reader *r)
 {
-	struct view v = { r->s, NULL, r->txn };
+	struct view v = { r->s, NULL, r->txn, r->emsg };
 
 	return v;
 }
 
 static struct view view_writer(struct mc_writer *w)
 {
-	struct view v = { w->s, w, w->txn };
+	struct view v = { w->s, w, w->txn, w->emsg };
 
 	return v;
+}
+
+/* A read failed (op on dbi, LMDB or project code rc): note it in the
+ * view's message and return the project code. */
+static int vfail(struct view *v, int rc, const char *op, MDB_dbi dbi)
+{
+	snprintf(v->emsg, 512, "%s %s: %s", op, db_label(v->s, dbi), reason(rc));
+	return xlate(rc);
 }
 
 /* After a callback: the writer's batch poisoned (its error), the
@@ -1886,10 +2223,11 @@ static int get_in(struct mc_store *s, MDB_txn *txn, const char *source, const ch
 	if (rc == MDB_NOTFOUND)
 		return mc_error_set(err, MC_E_NOTFOUND, "no such record");
 	if (rc)
-		return set_err(err, rc, "reading the record");
+		return set_err(err, rc, "mdb_get from records");
 	rc = load_record(&key, &v, rec);
 	if (rc)
-		return mc_error_set(err, rc, "stored record: %s", mc_strerror(rc));
+		return mc_error_set(err, rc, "decoding the stored record from records: %s",
+				    mc_strerror(rc));
 	return 0;
 }
 
@@ -1945,7 +2283,7 @@ static int each_in(struct view *vw, const char *source,
 	rc = mdb_cursor_open(vw->txn, vw->s->dbi_records, &c);
 	if (rc) {
 		c = NULL;
-		rc = set_err(err, rc, "opening a cursor");
+		rc = set_err(err, rc, "mdb_cursor_open on records");
 		goto done;
 	}
 	k.mv_size = plen;
@@ -1965,7 +2303,8 @@ static int each_in(struct view *vw, const char *source,
 					snprintf(err->record_id, sizeof(err->record_id), "%.*s",
 						 (int)(k.mv_size - n - 1), kd + n + 1);
 			}
-			rc = mc_error_set(err, rc, "stored record: %s", mc_strerror(rc));
+			rc = mc_error_set(err, rc, "decoding a stored record from records: %s",
+					  mc_strerror(rc));
 			goto done;
 		}
 		llen = k.mv_size;
@@ -1988,7 +2327,7 @@ static int each_in(struct view *vw, const char *source,
 	if (rc == MDB_NOTFOUND || rc == 0)
 		rc = 0;
 	else
-		rc = set_err(err, rc, "walking the records");
+		rc = set_err(err, rc, "mdb_cursor_get (walking) on records");
 done:
 	view_close(vw, c, epoch);
 	mc_record_free(rec);
@@ -2045,7 +2384,7 @@ static int feed_in(struct view *vw, uint64_t after, uint64_t max,
 		return 0;
 	rc = mdb_cursor_open(vw->txn, vw->s->dbi_feed, &c);
 	if (rc)
-		return xlate(rc);
+		return vfail(vw, rc, "mdb_cursor_open on", vw->s->dbi_feed);
 	mc_put_be64(kb, after + 1);
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && (!max || n < max)) {
@@ -2086,13 +2425,15 @@ static int feed_in(struct view *vw, uint64_t after, uint64_t max,
 			mc_put_be64(kb, seq);
 			rc = view_reopen(vw, vw->s->dbi_feed, &c, kb, 8, &k, &v);
 			if (!c)
-				return xlate(rc);
+				return vfail(vw, rc, "mdb_cursor_open (again) on", vw->s->dbi_feed);
 			continue;
 		}
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	view_close(vw, c, epoch);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : xlate(rc);
+	if (rc == MC_E_CORRUPT)
+		return vfail(vw, rc, "decoding an entry of", vw->s->dbi_feed);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : vfail(vw, rc, "mdb_cursor_get on", vw->s->dbi_feed);
 }
 
 /* Feed entries after `after`, at most max (0 = all), in sequence order.
@@ -2139,8 +2480,8 @@ uint64_t mc_store_feed_last(struct mc_reader *r)
 	return seq;
 }
 
-static int state_get_in(struct mc_store *s, MDB_txn *txn, const char *scope, const char *key,
-			char *buf, size_t bufsz)
+static int state_get_in(struct view *vw, const char *scope, const char *key, char *buf,
+			size_t bufsz)
 {
 	unsigned char kb[MC_STORE_KEY_MAX];
 	MDB_val kv, v;
@@ -2148,14 +2489,14 @@ static int state_get_in(struct mc_store *s, MDB_txn *txn, const char *scope, con
 
 	if (!scope || !key || !buf || !bufsz)
 		return MC_E_USAGE;
-	if (make_key(kb, s->maxkey, scope, strlen(scope), key, &kv.mv_size))
+	if (make_key(kb, vw->s->maxkey, scope, strlen(scope), key, &kv.mv_size))
 		return MC_E_NOTFOUND;
 	kv.mv_data = kb;
-	rc = mdb_get(txn, s->dbi_state, &kv, &v);
+	rc = mdb_get(vw->txn, vw->s->dbi_state, &kv, &v);
 	if (rc == MDB_NOTFOUND)
 		return MC_E_NOTFOUND;
 	if (rc)
-		return xlate(rc);
+		return vfail(vw, rc, "mdb_get from", vw->s->dbi_state);
 	if (v.mv_size >= bufsz)
 		return MC_E_TOOBIG;
 	memcpy(buf, v.mv_data, v.mv_size);
@@ -2168,20 +2509,25 @@ static int state_get_in(struct mc_store *s, MDB_txn *txn, const char *scope, con
 int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
 		       char *buf, size_t bufsz)
 {
+	struct view vw;
+
 	if (!r)
 		return MC_E_USAGE;
-	return state_get_in(r->s, r->txn, scope, key, buf, bufsz);
+	vw = view_reader(r);
+	return state_get_in(&vw, scope, key, buf, bufsz);
 }
 
 /* As mc_store_state_get, inside the batch (its own state_set included). */
 int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
 			char *buf, size_t bufsz)
 {
+	struct view vw;
 	int rc = writer_check(w, NULL);
 
 	if (rc)
 		return rc;
-	return state_get_in(w->s, w->txn, scope, key, buf, bufsz);
+	vw = view_writer(w);
+	return state_get_in(&vw, scope, key, buf, bufsz);
 }
 
 /* Per-source counts in source id order. cb returns non-zero to stop; that
@@ -2198,7 +2544,7 @@ int mc_store_sources(struct mc_reader *r,
 		return MC_E_USAGE;
 	rc = mdb_cursor_open(r->txn, r->s->dbi_sources, &c);
 	if (rc)
-		return xlate(rc);
+		return rfail(r, rc, "mdb_cursor_open on", r->s->dbi_sources);
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		memset(&sc, 0, sizeof(sc));
@@ -2218,7 +2564,9 @@ int mc_store_sources(struct mc_reader *r,
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : xlate(rc);
+	if (rc == MC_E_CORRUPT || rc == MC_E_VERSION)
+		return rfail(r, rc, "decoding the counts in", r->s->dbi_sources);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : rfail(r, rc, "mdb_cursor_get on", r->s->dbi_sources);
 }
 
 /* Environment figures. 0 or MC_E_STORE. */
@@ -2235,16 +2583,16 @@ int mc_store_info(struct mc_reader *r, struct mc_store_info *info)
 	if (!rc)
 		rc = mdb_env_stat(r->s->env, &st);
 	if (rc)
-		return xlate(rc);
+		return rfail(r, rc, "mdb_env_stat of", r->s->dbi_main);
 	info->map_size = ei.me_mapsize;
 	info->used_bytes = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
 	rc = mdb_stat(r->txn, r->s->dbi_records, &st);
 	if (rc)
-		return xlate(rc);
+		return rfail(r, rc, "mdb_stat of", r->s->dbi_records);
 	info->records = st.ms_entries;
 	rc = mdb_stat(r->txn, r->s->dbi_feed, &st);
 	if (rc)
-		return xlate(rc);
+		return rfail(r, rc, "mdb_stat of", r->s->dbi_feed);
 	info->feed_entries = st.ms_entries;
 	return 0;
 }
@@ -2268,28 +2616,33 @@ static int writer_db(struct mc_writer *w, const char *name, int create,
 
 	*ret = NULL;
 	if (!kv_name_valid(name, &nlen))
-		return mc_error_set(err, MC_E_USAGE, "bad database name (want [A-Za-z0-9._-]{1,%d}, "
-				    "not starting \"mc_\", not one of the store's own)", KV_NAME_MAX);
+		return wfail(w, err, MC_E_USAGE, "bad database name %.80s (want [A-Za-z0-9._-]{1,%d}, "
+			     "not starting \"mc_\", not one of the store's own)", name ? name : "(null)",
+			     KV_NAME_MAX);
 	e = db_find(s, name, nlen);
 	if (!e) {
+		struct mc_error cerr;
+
 		if (!create)
 			return 0;
 		if (__atomic_load_n(&s->nkv, __ATOMIC_RELAXED) >= MC_STORE_MAX_KV)
-			return mc_error_set(err, MC_E_USAGE, "cannot create database %s: at most %d "
-					    "key/value databases", name, MC_STORE_MAX_KV);
+			return wfail(w, err, MC_E_USAGE, "cannot create database %s: at most %d "
+				     "key/value databases", name, MC_STORE_MAX_KV);
 		wtxn_end(s, w->txn, 0);
 		w->txn = NULL;
-		rc = db_create(s, name, nlen, err);
-		rc2 = writer_recover(w, 0, rc ? NULL : err);
+		mc_error_clear(&cerr);
+		rc = db_create(s, name, nlen, &cerr);
+		rc2 = writer_recover(w, 0, err);
 		if (rc2)
 			return rc2;
 		if (rc == MC_E_USAGE)
-			return rc;
+			return wfail(w, err, rc, "%s", cerr.msg);
 		if (rc)
-			return w->failed = rc;
+			return wpoison(w, err, rc, "%s", cerr.msg);
 		e = db_find(s, name, nlen);
 		if (!e)
-			return w->failed = mc_error_set(err, MC_E_STORE, "database %s vanished", name);
+			return wpoison(w, err, MC_E_STORE, "database %s has no handle after "
+				       "mdb_dbi_open created it", name);
 	} else if (mdb_dbi_flags(w->txn, e->dbi, &f) != 0) {
 		/* opened (by another thread) after this transaction began */
 		rc = writer_recover(w, 0, err);
@@ -2350,16 +2703,21 @@ static int kv_write(struct mc_writer *w, int type, const char *db, const void *k
 		return rc;
 	rc = kv_key_check(w->s, key, klen);
 	if (rc)
-		return rc;
+		return wfail(w, NULL, rc, "a key of %zu bytes for %.80s (want 1..%zu)", klen,
+			     db ? db : "(null)", w->s->maxkey);
 	if (!val && vlen)
-		return MC_E_USAGE;
+		return wfail(w, NULL, MC_E_USAGE, "no value for %.80s", db ? db : "(null)");
 	if (vlen > MC_STORE_VALUE_MAX)
-		return MC_E_TOOBIG;
+		return wfail(w, NULL, MC_E_TOOBIG, "a value of %zu bytes for %.80s (at most %u)",
+			     vlen, db ? db : "(null)", MC_STORE_VALUE_MAX);
 	rc = writer_db(w, db, 1, &e, NULL);
 	if (rc)
 		return rc;
 	kv_log_key(w, e, key, klen);
-	return writer_apply(w, type, w->key, w->klen, val, vlen, NULL, NULL);
+	rc = writer_apply(w, type, w->key, w->klen, val, vlen, NULL, NULL);
+	if (!rc)
+		w->kv_dirty |= 1ull << (e - w->s->db);
+	return rc;
 }
 
 /* Store (key, val) in kv database db (created on first use), replacing
@@ -2411,7 +2769,7 @@ int mc_writer_kv_count(struct mc_writer *w, const char *db, uint64_t *ret)
 		return rc;
 	rc = mdb_stat(w->txn, e->dbi, &st);
 	if (rc)
-		return set_err(NULL, rc, "counting");
+		return wfail(w, NULL, xlate(rc), "mdb_stat of %s: %s", e->name, reason(rc));
 	*ret = st.ms_entries;
 	return 0;
 }
@@ -2449,7 +2807,10 @@ int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_
 	rc = writer_apply(w, LOG_KV_DEL, w->key, w->klen, NULL, 0, &oc, NULL);
 	if (rc)
 		return rc;
-	return oc == KV_ABSENT ? MC_E_NOTFOUND : 0;
+	if (oc == KV_ABSENT)
+		return MC_E_NOTFOUND;
+	w->kv_dirty |= 1ull << (e - w->s->db);
+	return 0;
 }
 
 /* The value of key in kv database db as the batch sees it. *val borrowed
@@ -2473,7 +2834,7 @@ int mc_writer_kv_get(struct mc_writer *w, const char *db, const void *key, size_
 	if (rc == MDB_NOTFOUND)
 		return MC_E_NOTFOUND;
 	if (rc)
-		return xlate(rc);
+		return wfail(w, NULL, xlate(rc), "mdb_get from %s: %s", e->name, reason(rc));
 	*val = v.mv_data;
 	*vlen = v.mv_size;
 	return 0;
@@ -2501,7 +2862,7 @@ int mc_reader_kv_get(struct mc_reader *r, const char *db, const void *key, size_
 	if (rc == MDB_NOTFOUND)
 		return MC_E_NOTFOUND;
 	if (rc)
-		return xlate(rc);
+		return rfail(r, rc, "mdb_get from", e->dbi);
 	*val = v.mv_data;
 	*vlen = v.mv_size;
 	return 0;
@@ -2523,7 +2884,7 @@ static int kv_each_in(struct view *vw, MDB_dbi dbi, const void *prefix, size_t p
 		return 0;
 	rc = mdb_cursor_open(vw->txn, dbi, &c);
 	if (rc)
-		return xlate(rc);
+		return vfail(vw, rc, "mdb_cursor_open on", dbi);
 	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0) {
 		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
@@ -2552,7 +2913,11 @@ static int kv_each_in(struct view *vw, MDB_dbi dbi, const void *prefix, size_t p
 	view_close(vw, c, epoch);
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		return 0;
-	return rc < 0 && rc > MC_E_BASE ? rc : xlate(rc);
+	if (rc == MC_E_CORRUPT)
+		return vfail(vw, rc, "a key longer than 511 bytes in", dbi);
+	if (rc < 0 && rc > MC_E_BASE)   /* the writer's own error: its message is set */
+		return rc;
+	return vfail(vw, rc, "mdb_cursor_get on", dbi);
 }
 
 /* Every pair of kv database db whose key starts with prefix (plen 0:
@@ -2632,5 +2997,97 @@ int mc_writer_kv_clear(struct mc_writer *w, const char *db)
 	if (rc || !e)
 		return rc;
 	kv_log_key(w, e, NULL, 0);
-	return writer_apply(w, LOG_KV_CLEAR, w->key, w->klen, NULL, 0, NULL, NULL);
+	rc = writer_apply(w, LOG_KV_CLEAR, w->key, w->klen, NULL, 0, NULL, NULL);
+	if (!rc)
+		w->kv_dirty |= 1ull << (e - w->s->db);
+	return rc;
+}
+
+/* ---- error detail and write generations ---- */
+
+const char *mc_writer_errmsg(const struct mc_writer *w)
+{
+	return w ? w->emsg : "no writer";
+}
+
+const char *mc_reader_errmsg(const struct mc_reader *r)
+{
+	return r ? r->emsg : begin_msg;
+}
+
+int mc_writer_generation(struct mc_writer *w, uint64_t *ret)
+{
+	const char *op;
+	int rc = writer_check(w, NULL);
+
+	if (rc)
+		return rc;
+	if (!ret)
+		return MC_E_USAGE;
+	rc = meta_u64(w->s, w->txn, "gen", 3, ret, &op);
+	if (rc)
+		return wfail(w, NULL, xlate(rc), "%s meta: %s", op, reason(rc));
+	*ret += w->log.len ? 1 : 0;
+	return 0;
+}
+
+int mc_reader_generation(struct mc_reader *r, uint64_t *ret)
+{
+	const char *op;
+	int rc;
+
+	if (!r || !ret)
+		return MC_E_USAGE;
+	rc = meta_u64(r->s, r->txn, "gen", 3, ret, &op);
+	return rc ? rfail(r, rc, op, r->s->dbi_meta) : 0;
+}
+
+int mc_writer_kv_generation(struct mc_writer *w, const char *db, uint64_t *ret)
+{
+	unsigned char key[4 + KV_NAME_MAX];
+	const struct db_ent *e;
+	const char *op;
+	size_t nlen;
+	int rc = writer_check(w, NULL);
+
+	if (rc)
+		return rc;
+	if (!ret)
+		return MC_E_USAGE;
+	*ret = 0;
+	if (!kv_name_valid(db, &nlen))
+		return wfail(w, NULL, MC_E_USAGE, "bad database name %.80s", db ? db : "(null)");
+	e = db_find(w->s, db, nlen);
+	if (!e)
+		return 0;
+	rc = meta_u64(w->s, w->txn, key, gen_key(e, key), ret, &op);
+	if (rc)
+		return wfail(w, NULL, xlate(rc), "%s meta: %s", op, reason(rc));
+	*ret += (w->kv_dirty >> (e - w->s->db)) & 1;
+	return 0;
+}
+
+int mc_reader_kv_generation(struct mc_reader *r, const char *db, uint64_t *ret)
+{
+	unsigned char key[4 + KV_NAME_MAX];
+	struct db_ent e;
+	const char *op;
+	size_t nlen;
+	int rc;
+
+	if (!r || !ret)
+		return MC_E_USAGE;
+	*ret = 0;
+	if (!kv_name_valid(db, &nlen))
+		return MC_E_USAGE;
+	memcpy(e.name, db, nlen);
+	e.nlen = nlen;
+	rc = meta_u64(r->s, r->txn, key, gen_key(&e, key), ret, &op);
+	return rc ? rfail(r, rc, op, r->s->dbi_meta) : 0;
+}
+
+void mci_store_set_grow_hook(struct mc_store *s, void (*fn)(void *ctx), void *ctx)
+{
+	s->grow_hook = fn;
+	s->grow_ctx = ctx;
 }
