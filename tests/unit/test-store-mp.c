@@ -215,7 +215,7 @@ static void test_write_during_growth(void **state)
 	int ra, rb;
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	mc_store_close(s);
 	memset(&g, 0, sizeof(g));
 	assert_int_equal(pipe(g.go), 0);
@@ -358,7 +358,7 @@ static void test_many_writers_grow(void **state)
 	int failed = 0;
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	mc_store_close(s);
 	for (int i = 0; i < NPROC; i++)
 		pid[i] = spawn(child_writer, d, i, NULL);

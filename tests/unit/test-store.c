@@ -1251,16 +1251,16 @@ static void test_map_growth(void **state)
 	(void)state;
 	assert_non_null(o1);
 	assert_non_null(o2);
-	assert_int_equal(mc_store_open_mapsize(d1, MC_STORE_CREATE, 256 << 10, &tiny, &err), 0);
-	assert_int_equal(mc_store_open_mapsize(d2, MC_STORE_CREATE, 1ull << 30, &ref, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d1, MC_STORE_CREATE, 256 << 10, &tiny, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d2, MC_STORE_CREATE, 1ull << 30, &ref, &err), 0);
 	write_workload(tiny, r, N, BATCH, 0, o1);
 	write_workload(tiny, r, N, BATCH, 1, o1 + N);
 	write_workload(ref, r, N, BATCH, 0, o2);
 	write_workload(ref, r, N, BATCH, 1, o2 + N);
 	printf("# tiny map grew %u times (%u full maps met at commit); reference grew %u times\n",
-	       mc_store_grow_count(tiny, 0), mc_store_grow_count(tiny, 1), mc_store_grow_count(ref, 0));
-	assert_true(mc_store_grow_count(tiny, 0) >= 5);
-	assert_int_equal(mc_store_grow_count(ref, 0), 0);
+	       mci_store_grow_count(tiny, 0), mci_store_grow_count(tiny, 1), mci_store_grow_count(ref, 0));
+	assert_true(mci_store_grow_count(tiny, 0) >= 5);
+	assert_int_equal(mci_store_grow_count(ref, 0), 0);
 	assert_memory_equal(o1, o2, 2 * N * sizeof(int));
 	{
 		int seen[5] = { 0 };
@@ -1383,8 +1383,8 @@ static void test_map_full_at_commit(void **state)
 		struct counts_seen c1, c2;
 		size_t n1, n2;
 
-		assert_int_equal(mc_store_open_mapsize(d1, MC_STORE_CREATE, 64 << 10, &tiny, &err), 0);
-		assert_int_equal(mc_store_open_mapsize(d2, MC_STORE_CREATE, 64 << 20, &ref, &err), 0);
+		assert_int_equal(mci_store_open_mapsize(d1, MC_STORE_CREATE, 64 << 10, &tiny, &err), 0);
+		assert_int_equal(mci_store_open_mapsize(d2, MC_STORE_CREATE, 64 << 20, &ref, &err), 0);
 		n1 = churn(tiny, r, k, o1);
 		n2 = churn(ref, r, k, o2);
 		assert_int_equal(n1, n2);
@@ -1399,7 +1399,7 @@ static void test_map_full_at_commit(void **state)
 		get_counts(tiny, &c1);
 		get_counts(ref, &c2);
 		assert_int_equal(c1.c[0].present, c2.c[0].present);
-		if (mc_store_grow_count(tiny, 1))
+		if (mci_store_grow_count(tiny, 1))
 			hits++;
 		mc_store_close(tiny);
 		mc_store_close(ref);
@@ -1432,7 +1432,7 @@ static void test_map_full_with_reader(void **state)
 	int rc = 0, oc, i;
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	w = wbegin(s);
 	fill_marc(r, "hanoi", "first", 0, 0);
 	assert_int_equal(put(w, r), MC_PUT_NEW);
@@ -1469,7 +1469,7 @@ static void test_map_full_with_reader(void **state)
 		assert_int_equal(put(w, r), MC_PUT_NEW);
 	}
 	wcommit(w);
-	assert_true(mc_store_grow_count(s, 0) > 0);
+	assert_true(mci_store_grow_count(s, 0) > 0);
 	mc_store_close(s);
 	mc_record_free(r);
 	free(d);
@@ -1622,14 +1622,14 @@ static void test_trim(void **state)
 	assert_int_equal(mc_store_open(d, MC_STORE_CREATE, &s, &err), 0);
 	put_range(s, r, 0, 5000);
 	/* default threshold: a small store is never trimmed */
-	assert_int_equal(mc_store_trim_count(s), 0);
+	assert_int_equal(mci_store_trim_count(s), 0);
 
-	mc_store_set_trim(s, 0);
+	mci_store_set_trim(s, 0);
 	assert_int_equal(mc_reader_begin(s, &old), 0);   /* an older snapshot stays open */
 	put_range(s, r, 5000, 6000);                     /* commit trims */
-	assert_int_equal(mc_store_trim_count(s), 1);
+	assert_int_equal(mci_store_trim_count(s), 1);
 
-	mc_store_set_trim(s, UINT64_MAX);
+	mci_store_set_trim(s, UINT64_MAX);
 	memset(&wc, 0, sizeof(wc));
 	wc.want = rec_new();
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
@@ -1637,12 +1637,12 @@ static void test_trim(void **state)
 	assert_int_equal(wc.n, 6000);
 	before = rss_file_kb();
 	/* walk again, trimming every 1,024 records */
-	mc_store_set_trim(s, 0);
+	mci_store_set_trim(s, 0);
 	wc.n = 0;
 	assert_int_equal(mc_store_each(rd, "hanoi", walk_check_cb, &wc, &err), 0);
 	assert_int_equal(wc.n, 6000);
 	after = rss_file_kb();
-	assert_int_equal(mc_store_trim_count(s), 1 + 5);
+	assert_int_equal(mci_store_trim_count(s), 1 + 5);
 	printf("# RssFile after a full walk: %ld kB untrimmed, %ld kB trimmed\n", before, after);
 	assert_true(after < before);
 	mc_reader_end(rd);
@@ -1682,7 +1682,7 @@ static int child_grow(const char *dir, int from, int to)
 	}
 	if (mc_writer_commit(w, &err))
 		return 33;
-	if (mc_store_grow_count(s, 0) == 0)
+	if (mci_store_grow_count(s, 0) == 0)
 		return 34;
 	mc_record_free(r);
 	mc_store_close(s);
@@ -1701,7 +1701,7 @@ static void test_map_resized_by_other_process(void **state)
 	struct mc_store_info info;
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	put_range(s, r, 0, 10);
 	mc_store_close(s);
 
@@ -2186,7 +2186,7 @@ static void test_writer_reads(void **state)
 	char id[32], buf[64];
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	w = wbegin(s);
 	for (int i = 0; i < 20; i++) {
 		snprintf(id, sizeof(id), "r%03d", i);
@@ -2242,7 +2242,7 @@ static void test_writer_reads(void **state)
 	}
 	wcommit(w);
 	{
-		unsigned g0 = mc_store_grow_count(s, 0);
+		unsigned g0 = mci_store_grow_count(s, 0);
 
 		memset(&ec, 0, sizeof(ec));
 		mc_buf_init(&ec.pad, 1 << 20);
@@ -2253,8 +2253,8 @@ static void test_writer_reads(void **state)
 		assert_int_equal(mc_writer_each(w, "hanoi", each_write_cb, &ec, &err), 0);
 		assert_int_equal(ec.n, 300);
 		printf("# walk with writes: map grew %u times during it\n",
-		       mc_store_grow_count(s, 0) - g0);
-		assert_true(mc_store_grow_count(s, 0) > g0);
+		       mci_store_grow_count(s, 0) - g0);
+		assert_true(mci_store_grow_count(s, 0) > g0);
 		wcommit(w);
 		mc_buf_free(&ec.pad);
 	}
@@ -2341,13 +2341,13 @@ static void test_kv_growth_replay(void **state)
 	const char *dbs[] = { "mg_a", "mg_b" };
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d1, MC_STORE_CREATE, 256 << 10, &tiny, &err), 0);
-	assert_int_equal(mc_store_open_mapsize(d2, MC_STORE_CREATE, 1ull << 30, &ref, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d1, MC_STORE_CREATE, 256 << 10, &tiny, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d2, MC_STORE_CREATE, 1ull << 30, &ref, &err), 0);
 	kv_workload(tiny, r, s1);
 	kv_workload(ref, r, s2);
-	printf("# kv batch into a 256 KiB map: grew %u times\n", mc_store_grow_count(tiny, 0));
-	assert_true(mc_store_grow_count(tiny, 0) >= 3);
-	assert_int_equal(mc_store_grow_count(ref, 0), 0);
+	printf("# kv batch into a 256 KiB map: grew %u times\n", mci_store_grow_count(tiny, 0));
+	assert_true(mci_store_grow_count(tiny, 0) >= 3);
+	assert_int_equal(mci_store_grow_count(ref, 0), 0);
 	assert_memory_equal(s1, s2, 600 * sizeof(uint64_t));
 	for (int i = 0; i < 600; i++)
 		assert_int_equal(s1[i], (uint64_t)i + 1);
@@ -2491,7 +2491,7 @@ static void test_threads(void **state)
 	char src[16], id[32];
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 	for (int i = 0; i < 2; i++) {
 		memset(&ra[i], 0, sizeof(ra[i]));
 		ra[i].s = s;
@@ -2515,8 +2515,8 @@ static void test_threads(void **state)
 		assert_int_equal(ra[i].rc, 0);
 	}
 	printf("# %d threads x %d batches: map grew %u times; readers did %lu + %lu snapshots\n",
-	       TH_N, TH_BATCHES, mc_store_grow_count(s, 0), ra[0].reads, ra[1].reads);
-	assert_true(mc_store_grow_count(s, 0) >= 3);
+	       TH_N, TH_BATCHES, mci_store_grow_count(s, 0), ra[0].reads, ra[1].reads);
+	assert_true(mci_store_grow_count(s, 0) >= 3);
 
 	get_counts(s, &cs);
 	assert_int_equal(cs.n, TH_N);
@@ -2619,7 +2619,7 @@ static void test_growth_waits_for_readers(void **state)
 	int rc;
 
 	(void)state;
-	assert_int_equal(mc_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
+	assert_int_equal(mci_store_open_mapsize(d, MC_STORE_CREATE, 256 << 10, &s, &err), 0);
 
 	memset(&ha, 0, sizeof(ha));
 	ha.s = s;
@@ -2635,12 +2635,12 @@ static void test_growth_waits_for_readers(void **state)
 	if (rc)
 		fprintf(stderr, "batch: %s\n", err.msg);
 	assert_int_equal(rc, 0);
-	assert_true(mc_store_grow_count(s, 0) >= 1);
+	assert_true(mci_store_grow_count(s, 0) >= 1);
 	printf("# growth waited for the other thread's reader: batch took %.2f s\n", el);
 	assert_true(el >= 0.2);
 
 	/* a reader held past the wait */
-	mc_store_set_grow_wait(s, 100);
+	mci_store_set_grow_wait(s, 100);
 	memset(&ha, 0, sizeof(ha));
 	ha.s = s;
 	ha.ms = 1500;
@@ -2811,7 +2811,7 @@ static int bench_one(const char *label, unsigned extra, int n, int batch, int ra
 
 	mc_buf_init(&pb, MC_STORE_VALUE_MAX);
 	BENCH_CHECK(mc_record_new(&r) == 0);
-	BENCH_CHECK(mc_store_open_mapsize(d, MC_STORE_CREATE | extra, 0, &s, &err) == 0);
+	BENCH_CHECK(mci_store_open_mapsize(d, MC_STORE_CREATE | extra, 0, &s, &err) == 0);
 	/* pass 1: new records; pass 2: same content (unchanged path) */
 	for (int pass = 0; pass < 2; pass++) {
 		t0 = now_s();
