@@ -139,28 +139,18 @@ static int kv_write(struct mc_writer *w, int type, const char *db, const void *k
 	return rc;
 }
 
-/* Store (key, val) in kv database db (created on first use), replacing
- * any value. key 1..511 bytes, val up to 16 MiB (val may be NULL when
- * vlen is 0); both copied. 0, MC_E_USAGE (bad name or key, too many
- * databases), MC_E_TOOBIG, or an error that poisons the batch. */
 int mc_writer_kv_put(struct mc_writer *w, const char *db, const void *key, size_t klen,
 		     const void *val, size_t vlen)
 {
 	return kv_write(w, LOG_KV_PUT, db, key, klen, val, vlen);
 }
 
-/* As mc_writer_kv_put for a key greater than every key of db: LMDB appends
- * it to the last page and fills pages completely (a database written in key
- * order takes about half the pages of one filled at random). A key out of
- * order: MC_E_USAGE, and the batch is poisoned. */
 int mc_writer_kv_append(struct mc_writer *w, const char *db, const void *key, size_t klen,
 			const void *val, size_t vlen)
 {
 	return kv_write(w, LOG_KV_APPEND, db, key, klen, val, vlen);
 }
 
-/* Number of pairs in kv database db as the batch sees it (0 when it does
- * not exist). 0 or an error. */
 int mc_writer_kv_count(struct mc_writer *w, const char *db, uint64_t *ret)
 {
 	const struct db_ent *e;
@@ -200,9 +190,6 @@ static int writer_kv_existing(struct mc_writer *w, const char *db, const void *k
 	return *e ? 0 : MC_E_NOTFOUND;
 }
 
-/* Delete key from kv database db. 0, MC_E_NOTFOUND (no such key or
- * database: nothing written), MC_E_USAGE, MC_E_TOOBIG, or an error that
- * poisons the batch. */
 int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_t klen)
 {
 	const struct db_ent *e;
@@ -220,9 +207,6 @@ int mc_writer_kv_del(struct mc_writer *w, const char *db, const void *key, size_
 	return 0;
 }
 
-/* The value of key in kv database db as the batch sees it. *val borrowed
- * until the batch's next write, commit or abort. 0, MC_E_NOTFOUND,
- * MC_E_USAGE, MC_E_STORE. */
 int mc_writer_kv_get(struct mc_writer *w, const char *db, const void *key, size_t klen,
 		     const void **val, size_t *vlen)
 {
@@ -248,9 +232,6 @@ int mc_writer_kv_get(struct mc_writer *w, const char *db, const void *key, size_
 	return 0;
 }
 
-/* The value of key in kv database db in the reader's snapshot. *val
- * borrowed until mc_reader_end. 0, MC_E_NOTFOUND (no such key, or no such
- * database in the snapshot), MC_E_USAGE, MC_E_STORE. */
 int mc_reader_kv_get(struct mc_reader *r, const char *db, const void *key, size_t klen,
 		     const void **val, size_t *vlen)
 {
@@ -328,10 +309,6 @@ static int kv_each_in(struct store_view *vw, MDB_dbi dbi, const void *prefix, si
 	return mci_store_vfail(vw, rc, "mdb_cursor_get on", dbi);
 }
 
-/* Every pair of kv database db whose key starts with prefix (plen 0:
- * all), in key order, as the batch sees it; see mc-store.h. cb may write
- * to other databases of the batch. 0 (also for a database that does not
- * exist), cb's value, MC_E_USAGE, MC_E_CORRUPT, MC_E_STORE. */
 int mc_writer_kv_each(struct mc_writer *w, const char *db, const void *prefix, size_t plen,
 		      mc_kv_cb cb, void *ctx)
 {
@@ -348,7 +325,6 @@ int mc_writer_kv_each(struct mc_writer *w, const char *db, const void *prefix, s
 	return kv_each_in(&vw, e->dbi, prefix, plen, cb, ctx);
 }
 
-/* As mc_writer_kv_each, in the reader's snapshot. */
 int mc_reader_kv_each(struct mc_reader *r, const char *db, const void *prefix, size_t plen,
 		      mc_kv_cb cb, void *ctx)
 {
@@ -363,10 +339,6 @@ int mc_reader_kv_each(struct mc_reader *r, const char *db, const void *prefix, s
 	return kv_each_in(&vw, e->dbi, prefix, plen, cb, ctx);
 }
 
-/* Next value (1, 2, ...) of the counter name (1..255 bytes), kept in the
- * meta database under "seq:" name; written in the batch (an aborted batch
- * gives its numbers again). 0 and *ret, MC_E_USAGE, MC_E_TOOBIG (counter
- * exhausted), or an error that poisons the batch. */
 int mc_writer_seq_next(struct mc_writer *w, const char *name, uint64_t *ret)
 {
 	static const unsigned char zero[8];
@@ -391,9 +363,6 @@ int mc_writer_seq_next(struct mc_writer *w, const char *name, uint64_t *ret)
 	return 0;
 }
 
-/* Remove every pair of kv database db (the database stays). 0 (also for a
- * database that does not exist), MC_E_USAGE, or an error that poisons the
- * batch. */
 int mc_writer_kv_clear(struct mc_writer *w, const char *db)
 {
 	const struct db_ent *e;
@@ -410,6 +379,8 @@ int mc_writer_kv_clear(struct mc_writer *w, const char *db)
 		w->kv_dirty |= 1ull << (e - w->s->db);
 	return rc;
 }
+
+/* ---- write generations (bumped at commit: store-writer.c) ---- */
 
 int mc_writer_generation(struct mc_writer *w, uint64_t *ret)
 {

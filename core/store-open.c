@@ -479,10 +479,6 @@ fail:
 	return rc;
 }
 
-/* Open (or create) the store in dir; see mc-store.h. A new environment gets
- * a 64 MiB map that doubles whenever it fills. Open a store at most once per
- * process (an LMDB rule: closing a second handle would drop the first one's
- * locks); share the handle. Caller closes with mc_store_close. */
 int mc_store_open(const char *dir, unsigned flags, struct mc_store **ret, struct mc_error *err)
 {
 	if (flags & ~(unsigned)(MC_STORE_CREATE | MC_STORE_RDONLY))
@@ -490,7 +486,6 @@ int mc_store_open(const char *dir, unsigned flags, struct mc_store **ret, struct
 	return mci_store_open_mapsize(dir, flags, 0, ret, err);
 }
 
-/* Close the store. Every reader and writer must have ended. NULL is a no-op. */
 void mc_store_close(struct mc_store *s)
 {
 	if (!s)

@@ -62,13 +62,6 @@ int mci_store_counts_decode(const MDB_val *v, uint64_t *present, uint64_t *delet
 /* Why the calling thread's last mc_reader_begin failed (mc_reader_errmsg(NULL)). */
 static __thread char begin_msg[512];
 
-/* Begin a read snapshot (MDB_RDONLY transaction; does not block writers,
- * but keeps the pages it sees alive, so end it soon: a map growth in
- * another thread of this process waits for it). Caller ends it with
- * mc_reader_end. A reader may be used by one thread at a time; if it
- * begins a writer, that thread must end its readers first or the batch
- * cannot grow the map. 0, MC_E_STORE, -ENOMEM; *ret set only on
- * success. */
 int mc_reader_begin(struct mc_store *s, struct mc_reader **ret)
 {
 	struct mc_error berr;
@@ -111,7 +104,6 @@ int mc_reader_begin(struct mc_store *s, struct mc_reader **ret)
 	return 0;
 }
 
-/* End the snapshot and free r. NULL is a no-op. */
 void mc_reader_end(struct mc_reader *r)
 {
 	if (!r)
@@ -235,10 +227,6 @@ static int get_in(struct mc_store *s, MDB_txn *txn, const char *source, const ch
 	return 0;
 }
 
-/* Load (source, local_id) into rec (reset first; strings in rec->arena, so
- * they outlive the reader; rec->source / local_id set). Tombstones load with
- * status MC_REC_DELETED and their datestamp. 0, MC_E_NOTFOUND, MC_E_CORRUPT,
- * MC_E_VERSION, MC_E_USAGE, MC_E_STORE; err names the record. */
 int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
 		 struct mc_record *rec, struct mc_error *err)
 {
@@ -247,8 +235,6 @@ int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
 	return get_in(r->s, r->txn, source, local_id, rec, err);
 }
 
-/* As mc_store_get, inside the batch (its own writes included). Also the
- * batch's error if it was poisoned. */
 int mc_writer_get(struct mc_writer *w, const char *source, const char *local_id,
 		  struct mc_record *rec, struct mc_error *err)
 {
@@ -339,11 +325,6 @@ done:
 	return rc;
 }
 
-/* Every record of source (all when NULL), in key order (byte order of the
- * local ids within a source), tombstones included. rec (owned by this
- * function) is reused between calls. cb returns non-zero to stop; that value
- * is returned. 0, cb's value, MC_E_CORRUPT / MC_E_VERSION (err names the
- * record), MC_E_USAGE, MC_E_STORE, -ENOMEM. */
 int mc_store_each(struct mc_reader *r, const char *source,
 		  int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err)
 {
@@ -355,9 +336,6 @@ int mc_store_each(struct mc_reader *r, const char *source,
 	return each_in(&vw, source, cb, ctx, err);
 }
 
-/* As mc_store_each, inside the batch. cb may write to the batch (records
- * written behind the walk's position are seen); if a write fails and
- * poisons the batch, the walk stops with that error. */
 int mc_writer_each(struct mc_writer *w, const char *source,
 		   int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err)
 {
@@ -444,10 +422,6 @@ static int feed_in(struct store_view *vw, uint64_t after, uint64_t max,
 		       : mci_store_vfail(vw, rc, "mdb_cursor_get on", vw->s->dbi_feed);
 }
 
-/* Feed entries after `after`, at most max (0 = all), in sequence order.
- * source and local_id are NUL-terminated copies valid during the call.
- * cb returns non-zero to stop; that value is returned. 0, cb's value,
- * MC_E_CORRUPT, MC_E_STORE. */
 int mc_store_feed(struct mc_reader *r, uint64_t after, uint64_t max,
 		  int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
 			    const char *local_id),
@@ -461,8 +435,6 @@ int mc_store_feed(struct mc_reader *r, uint64_t after, uint64_t max,
 	return feed_in(&vw, after, max, cb, ctx);
 }
 
-/* As mc_store_feed, inside the batch: entries the batch appended are
- * included; cb may write to the batch (entries it appends are walked too). */
 int mc_writer_feed(struct mc_writer *w, uint64_t after, uint64_t max,
 		   int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
 			     const char *local_id),
@@ -477,8 +449,6 @@ int mc_writer_feed(struct mc_writer *w, uint64_t after, uint64_t max,
 	return feed_in(&vw, after, max, cb, ctx);
 }
 
-/* Sequence of the newest feed entry in this snapshot; 0 when the feed is
- * empty (or cannot be read). */
 uint64_t mc_store_feed_last(struct mc_reader *r)
 {
 	uint64_t seq = 0;
@@ -512,8 +482,6 @@ static int state_get_in(struct store_view *vw, const char *scope, const char *ke
 	return 0;
 }
 
-/* Copy the state string of (scope, key) into buf (NUL-terminated).
- * 0, MC_E_NOTFOUND, MC_E_TOOBIG (buf too small), MC_E_USAGE, MC_E_STORE. */
 int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
 		       char *buf, size_t bufsz)
 {
@@ -525,7 +493,6 @@ int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
 	return state_get_in(&vw, scope, key, buf, bufsz);
 }
 
-/* As mc_store_state_get, inside the batch (its own state_set included). */
 int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
 			char *buf, size_t bufsz)
 {
@@ -538,8 +505,6 @@ int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
 	return state_get_in(&vw, scope, key, buf, bufsz);
 }
 
-/* Per-source counts in source id order. cb returns non-zero to stop; that
- * value is returned. 0, cb's value, MC_E_CORRUPT, MC_E_VERSION, MC_E_STORE. */
 int mc_store_sources(struct mc_reader *r,
 		     int (*cb)(void *ctx, const struct mc_source_counts *c), void *ctx)
 {
@@ -579,7 +544,6 @@ int mc_store_sources(struct mc_reader *r,
 		       : mci_store_rfail(r, rc, "mdb_cursor_get on", r->s->dbi_sources);
 }
 
-/* Environment figures. 0 or MC_E_STORE. */
 int mc_store_info(struct mc_reader *r, struct mc_store_info *info)
 {
 	MDB_envinfo ei;

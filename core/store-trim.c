@@ -120,10 +120,6 @@ unsigned mci_store_trim_count(const struct mc_store *s)
 	return s->trims;
 }
 
-/* Inside a long batch that reads much of the store (the merge stage), give
- * back the map's pages when the file-backed RSS passes max_rss (0: the
- * store's threshold, as after commits). Pointers from earlier reads and open
- * cursors stay valid: the pages refault from the page cache. */
 void mc_writer_trim(struct mc_writer *w, uint64_t max_rss)
 {
 	if (!w || !w->txn || w->failed)

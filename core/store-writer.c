@@ -132,13 +132,6 @@ static int writer_txn_start(struct mc_writer *w)
 	return rc;
 }
 
-/* Begin a batch (one LMDB write transaction). Takes the store's write
- * lock: a batch of another thread of this process is waited for, and so
- * is another process's. One batch per thread: a thread that holds a writer
- * gets MC_E_USAGE. A batch must be committed or aborted by the thread that
- * began it. Caller ends it with mc_writer_commit or mc_writer_abort.
- * 0, MC_E_USAGE (read-only store, or this thread already has a writer),
- * MC_E_STORE, -ENOMEM; *ret set only on success. */
 int mc_writer_begin(struct mc_store *s, struct mc_writer **ret, struct mc_error *err)
 {
 	struct mc_writer *w;
@@ -633,13 +626,6 @@ int mci_store_writer_check(struct mc_writer *w, struct mc_error *err)
 	return 0;
 }
 
-/* Store rec under (rec->source, rec->local_id); see mc-store.h. A record
- * with status MC_REC_DELETED is stored as a tombstone (its metadata is not
- * kept) exactly as mc_writer_delete would. A present record over a
- * tombstone is MC_PUT_NEW. rec is only read. Errors that leave the
- * transaction untouched (MC_E_USAGE for a bad source id or missing local
- * id, MC_E_TOOBIG for an over-long key or packed value) keep the batch
- * usable; any other error poisons it (later calls and commit fail). */
 /* Store w->val (packed with result pack_rc) under (source, local_id). */
 static int writer_put_val(struct mc_writer *w, const char *source, const char *local_id,
 			  int pack_rc, int *outcome, struct mc_error *err)
@@ -675,9 +661,6 @@ int mc_writer_put(struct mc_writer *w, const struct mc_record *rec, int *outcome
 	return writer_put_val(w, rec->source, rec->local_id, rc, outcome, err);
 }
 
-/* As mc_writer_put, with the value already packed by mc_record_pack (or a
- * tombstone). Lets a pipeline pack records on one thread and write them on
- * another. val is copied. */
 int mc_writer_put_packed(struct mc_writer *w, const char *source, const char *local_id,
 			 const void *val, size_t len, int *outcome, struct mc_error *err)
 {
@@ -690,9 +673,6 @@ int mc_writer_put_packed(struct mc_writer *w, const char *source, const char *lo
 	return writer_put_val(w, source, local_id, rc, outcome, err);
 }
 
-/* Mark (source, local_id) deleted, keeping a tombstone with datestamp.
- * Outcome MC_PUT_DELETED, or MC_PUT_ABSENT (never stored or already
- * deleted: nothing written). Errors as mc_writer_put. */
 int mc_writer_delete(struct mc_writer *w, const char *source, const char *local_id,
 		     int64_t datestamp, int *outcome, struct mc_error *err)
 {
@@ -711,10 +691,6 @@ int mc_writer_delete(struct mc_writer *w, const char *source, const char *local_
 				      err);
 }
 
-/* Set (value non-NULL) or delete (value NULL) the state string under
- * (scope, key); neither may be empty, together at most 510 bytes; value at
- * most MC_STORE_STATE_MAX bytes. 0, MC_E_USAGE, MC_E_TOOBIG, or an error
- * that poisons the batch. */
 int mc_writer_state_set(struct mc_writer *w, const char *scope, const char *key,
 			const char *value)
 {
@@ -844,11 +820,6 @@ static int short_write(struct mc_writer *w, struct mc_error *err)
 			    dir, strerror(EIO));
 }
 
-/* Commit the batch (durable: LMDB syncs data and meta page) and free w in
- * every case. Per-source counts are written here. A full map is grown and
- * the batch replayed. 0; MC_E_FULL (disk full, file size limit, or a map
- * that cannot grow) or MC_E_STORE (I/O error): nothing of the batch is
- * stored and the store is as it was; err->msg says what happened. */
 int mc_writer_commit(struct mc_writer *w, struct mc_error *err)
 {
 	int rc = mci_store_writer_check(w, err);
@@ -892,14 +863,13 @@ int mc_writer_commit(struct mc_writer *w, struct mc_error *err)
 	return rc;
 }
 
-/* Drop the batch (nothing of it is stored) and free w. NULL is a no-op. */
 void mc_writer_abort(struct mc_writer *w)
 {
 	if (w)
 		writer_release(w);
 }
 
-/* ---- error detail and write generations ---- */
+/* ---- error detail ---- */
 
 const char *mc_writer_errmsg(const struct mc_writer *w)
 {
