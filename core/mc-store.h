@@ -125,7 +125,7 @@ const char *mc_writer_errmsg(const struct mc_writer *w);
 /* Reads inside a batch (they see the batch's own writes). Later stages
  * (merger, indexer) read the feed and records and write their own data in
  * one transaction, so a crash never separates the two. Same semantics and
- * return codes as the mc_store_* / mc_reader_* functions below, plus the
+ * return codes as the reader functions below, plus the
  * batch's error if it was poisoned. mc_writer_feed: entries the batch
  * appended are included, and cb may write to the batch (entries it appends
  * are walked too). mc_writer_each: cb may write to the batch (records
