@@ -3,56 +3,9 @@
  * another process wants to write, many writers growing a tiny map, the
  * write generations seen across processes, error messages that name the
  * operation, the database and LMDB's reason. */
-#include <errno.h>
-#include <ftw.h>
 #include <poll.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cmocka.h>
-
-#include "mc-record.h"
-#include "mc-store.h"
-#include "store-internal.h"
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* A new temporary directory; the store goes into <it>/store. */
-static char *tmpdir_new(char **store)
-{
-	char *t = strdup("/tmp/mucluc-store-mp-XXXXXX");
-	size_t n;
-
-	assert_non_null(t);
-	assert_non_null(mkdtemp(t));
-	n = strlen(t) + sizeof("/store");
-	*store = malloc(n);
-	assert_non_null(*store);
-	snprintf(*store, n, "%s/store", t);
-	return t;
-}
-
-static void tmpdir_free(char *t, char *store)
-{
-	nftw(t, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(t);
-	free(store);
-}
+#include "store-test.h"
 
 /* A record of about 1 KiB, so that a few hundred fill a 256 KiB map. */
 static int fill(struct mc_record *r, const char *source, const char *id, int i)
@@ -204,7 +157,7 @@ static int child_intruder(const char *dir, int arg, void *ctx)
 
 static void test_write_during_growth(void **state)
 {
-	char *d, *t = tmpdir_new(&d);
+	char *t = tmpdir_new(), *d = store_path(t);
 	struct mc_store *s;
 	struct mc_reader *rd;
 	struct mc_error err;
@@ -241,7 +194,8 @@ static void test_write_during_growth(void **state)
 		close(g.go[i]);
 		close(g.done[i]);
 	}
-	tmpdir_free(t, d);
+	free(d);
+	tmpdir_free(t);
 }
 
 /* ---- many writers growing one tiny map ----
@@ -347,7 +301,7 @@ static int sources_cb(void *ctx, const struct mc_source_counts *c)
 
 static void test_many_writers_grow(void **state)
 {
-	char *d, *t = tmpdir_new(&d);
+	char *t = tmpdir_new(), *d = store_path(t);
 	struct mc_store *s;
 	struct mc_reader *rd;
 	struct mc_error err;
@@ -389,14 +343,15 @@ static void test_many_writers_grow(void **state)
 	assert_int_equal(kgen, NPROC * NBATCH);
 	mc_reader_end(rd);
 	mc_store_close(s);
-	tmpdir_free(t, d);
+	free(d);
+	tmpdir_free(t);
 }
 
 /* ---- write generations ---- */
 
 static void test_generation(void **state)
 {
-	char *d, *t = tmpdir_new(&d);
+	char *t = tmpdir_new(), *d = store_path(t);
 	struct mc_store *s;
 	struct mc_writer *w;
 	struct mc_reader *rd;
@@ -479,7 +434,8 @@ static void test_generation(void **state)
 	mc_reader_end(rd);
 	mc_store_close(s);
 	mc_record_free(r);
-	tmpdir_free(t, d);
+	free(d);
+	tmpdir_free(t);
 }
 
 /* ---- error messages ---- */
@@ -489,7 +445,7 @@ static void test_generation(void **state)
  * poisoned batch repeats it, never just "store error". */
 static void test_error_messages(void **state)
 {
-	char *d, *t = tmpdir_new(&d);
+	char *t = tmpdir_new(), *d = store_path(t);
 	struct mc_store *s;
 	struct mc_writer *w;
 	struct mc_error err;
@@ -518,7 +474,8 @@ static void test_error_messages(void **state)
 	assert_int_equal(mc_writer_kv_put(w, "mg_key", "k", 1, "v", 1), 0);
 	assert_int_equal(mc_writer_commit(w, &err), 0);
 	mc_store_close(s);
-	tmpdir_free(t, d);
+	free(d);
+	tmpdir_free(t);
 }
 
 int main(void)
