@@ -260,7 +260,7 @@ const char *mc_reader_errmsg(const struct mc_reader *r);
  * status MC_REC_DELETED and their datestamp. 0, MC_E_NOTFOUND,
  * MC_E_CORRUPT, MC_E_VERSION, MC_E_USAGE, MC_E_STORE; err names the
  * record. */
-int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
+int mc_reader_get(struct mc_reader *r, const char *source, const char *local_id,
 		 struct mc_record *rec, struct mc_error *err);
 
 /* Call cb for every record of source (all sources when NULL), in key order
@@ -269,7 +269,7 @@ int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
  * calls. cb returns non-zero to stop; that value is returned. 0, cb's
  * value, MC_E_CORRUPT / MC_E_VERSION (err names the record), MC_E_USAGE,
  * MC_E_STORE, -ENOMEM. */
-int mc_store_each(struct mc_reader *r, const char *source,
+int mc_reader_each(struct mc_reader *r, const char *source,
 		  int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err);
 
 /* The change feed. Entries after seq `after`, at most max (0 = all), in order.
@@ -277,17 +277,17 @@ int mc_store_each(struct mc_reader *r, const char *source,
  * are NUL-terminated copies borrowed for the duration of the call. cb
  * returns non-zero to stop; that value is returned. 0, cb's value,
  * MC_E_CORRUPT, MC_E_STORE. */
-int mc_store_feed(struct mc_reader *r, uint64_t after, uint64_t max,
+int mc_reader_feed(struct mc_reader *r, uint64_t after, uint64_t max,
 		  int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
 			    const char *local_id),
 		  void *ctx);
 /* Sequence number of the newest feed entry in the snapshot (0 when empty
  * or unreadable). */
-uint64_t mc_store_feed_last(struct mc_reader *r);
+uint64_t mc_reader_feed_last(struct mc_reader *r);
 
 /* State written with mc_writer_state_set; copied into buf (NUL-terminated).
  * 0, MC_E_NOTFOUND, MC_E_TOOBIG (buf too small), MC_E_USAGE, MC_E_STORE. */
-int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
+int mc_reader_state_get(struct mc_reader *r, const char *scope, const char *key,
 		       char *buf, size_t bufsz);
 
 /* Per-source counts, kept up to date by every put/delete. */
@@ -300,7 +300,7 @@ struct mc_source_counts {
 /* Call cb for every source that has records, in id order; c is borrowed
  * for the call. cb returns non-zero to stop; that value is returned. 0,
  * cb's value, MC_E_CORRUPT, MC_E_VERSION, MC_E_STORE. */
-int mc_store_sources(struct mc_reader *r,
+int mc_reader_sources(struct mc_reader *r,
 		     int (*cb)(void *ctx, const struct mc_source_counts *c), void *ctx);
 
 /* Environment figures for `mucluc stats`. */
@@ -311,7 +311,7 @@ struct mc_store_info {
 	uint64_t feed_entries;
 };
 /* Fill *info. 0, MC_E_USAGE, MC_E_STORE. */
-int mc_store_info(struct mc_reader *r, struct mc_store_info *info);
+int mc_reader_info(struct mc_reader *r, struct mc_store_info *info);
 
 /* ---- value encoding (pack.c) ----
  * Exposed for tests and for stages that keep their own databases. */

@@ -227,11 +227,11 @@ static int get_in(struct mc_store *s, MDB_txn *txn, const char *source, const ch
 	return 0;
 }
 
-int mc_store_get(struct mc_reader *r, const char *source, const char *local_id,
+int mc_reader_get(struct mc_reader *r, const char *source, const char *local_id,
 		 struct mc_record *rec, struct mc_error *err)
 {
 	if (!r || !rec)
-		return mc_error_set(err, MC_E_USAGE, "mc_store_get: bad arguments");
+		return mc_error_set(err, MC_E_USAGE, "mc_reader_get: bad arguments");
 	return get_in(r->s, r->txn, source, local_id, rec, err);
 }
 
@@ -325,13 +325,13 @@ done:
 	return rc;
 }
 
-int mc_store_each(struct mc_reader *r, const char *source,
+int mc_reader_each(struct mc_reader *r, const char *source,
 		  int (*cb)(void *ctx, struct mc_record *rec), void *ctx, struct mc_error *err)
 {
 	struct store_view vw;
 
 	if (!r)
-		return mc_error_set(err, MC_E_USAGE, "mc_store_each: bad arguments");
+		return mc_error_set(err, MC_E_USAGE, "mc_reader_each: bad arguments");
 	vw = mci_store_view_reader(r);
 	return each_in(&vw, source, cb, ctx, err);
 }
@@ -422,7 +422,7 @@ static int feed_in(struct store_view *vw, uint64_t after, uint64_t max,
 		       : mci_store_vfail(vw, rc, "mdb_cursor_get on", vw->s->dbi_feed);
 }
 
-int mc_store_feed(struct mc_reader *r, uint64_t after, uint64_t max,
+int mc_reader_feed(struct mc_reader *r, uint64_t after, uint64_t max,
 		  int (*cb)(void *ctx, uint64_t seq, int op, const char *source,
 			    const char *local_id),
 		  void *ctx)
@@ -449,7 +449,7 @@ int mc_writer_feed(struct mc_writer *w, uint64_t after, uint64_t max,
 	return feed_in(&vw, after, max, cb, ctx);
 }
 
-uint64_t mc_store_feed_last(struct mc_reader *r)
+uint64_t mc_reader_feed_last(struct mc_reader *r)
 {
 	uint64_t seq = 0;
 
@@ -482,7 +482,7 @@ static int state_get_in(struct store_view *vw, const char *scope, const char *ke
 	return 0;
 }
 
-int mc_store_state_get(struct mc_reader *r, const char *scope, const char *key,
+int mc_reader_state_get(struct mc_reader *r, const char *scope, const char *key,
 		       char *buf, size_t bufsz)
 {
 	struct store_view vw;
@@ -505,7 +505,7 @@ int mc_writer_state_get(struct mc_writer *w, const char *scope, const char *key,
 	return state_get_in(&vw, scope, key, buf, bufsz);
 }
 
-int mc_store_sources(struct mc_reader *r,
+int mc_reader_sources(struct mc_reader *r,
 		     int (*cb)(void *ctx, const struct mc_source_counts *c), void *ctx)
 {
 	MDB_cursor *c;
@@ -544,7 +544,7 @@ int mc_store_sources(struct mc_reader *r,
 		       : mci_store_rfail(r, rc, "mdb_cursor_get on", r->s->dbi_sources);
 }
 
-int mc_store_info(struct mc_reader *r, struct mc_store_info *info)
+int mc_reader_info(struct mc_reader *r, struct mc_store_info *info)
 {
 	MDB_envinfo ei;
 	MDB_stat st;

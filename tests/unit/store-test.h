@@ -424,7 +424,7 @@ static inline void get_counts(struct mc_store *s, struct counts_seen *cs)
 
 	memset(cs, 0, sizeof(*cs));
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	assert_int_equal(mc_store_sources(r, counts_cb, cs), 0);
+	assert_int_equal(mc_reader_sources(r, counts_cb, cs), 0);
 	mc_reader_end(r);
 }
 
@@ -463,7 +463,7 @@ static inline void get_feed(struct mc_store *s, uint64_t after, uint64_t max, st
 	free(fs->e);
 	memset(fs, 0, sizeof(*fs));
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	assert_int_equal(mc_store_feed(r, after, max, feed_cb, fs), 0);
+	assert_int_equal(mc_reader_feed(r, after, max, feed_cb, fs), 0);
 	mc_reader_end(r);
 }
 

@@ -52,7 +52,7 @@ static int compare_cb(void *ctx, struct mc_record *rec)
 	struct mc_error err;
 
 	assert_int_equal(mc_reader_begin(p->other, &rd), 0);
-	assert_int_equal(mc_store_get(rd, rec->source, rec->local_id, p->o, &err), 0);
+	assert_int_equal(mc_reader_get(rd, rec->source, rec->local_id, p->o, &err), 0);
 	mc_reader_end(rd);
 	assert_int_equal(mc_record_pack(rec, &p->a), 0);
 	assert_int_equal(mc_record_pack(p->o, &p->b), 0);
@@ -129,8 +129,8 @@ static void test_map_growth(void **state)
 	mc_buf_init(&ep.a, MC_STORE_VALUE_MAX);
 	mc_buf_init(&ep.b, MC_STORE_VALUE_MAX);
 	assert_int_equal(mc_reader_begin(tiny, &rd), 0);
-	assert_int_equal(mc_store_info(rd, &info), 0);
-	assert_int_equal(mc_store_each(rd, NULL, compare_cb, &ep, &err), 0);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
+	assert_int_equal(mc_reader_each(rd, NULL, compare_cb, &ep, &err), 0);
 	assert_int_equal(ep.n, info.records);
 	assert_int_equal(info.records, N + N / 4);
 	assert_int_equal(info.feed_entries, f1.n);
@@ -145,7 +145,7 @@ static void test_map_growth(void **state)
 	{
 		struct mc_store_info i2;
 
-		assert_int_equal(mc_store_info(rd, &i2), 0);
+		assert_int_equal(mc_reader_info(rd, &i2), 0);
 		assert_int_equal(i2.map_size, info.map_size);
 		assert_int_equal(i2.records, info.records);
 	}
@@ -286,10 +286,10 @@ static void test_map_full_with_reader(void **state)
 	mc_reader_end(rd);
 
 	assert_int_equal(mc_reader_begin(s, &rd2), 0);
-	assert_int_equal(mc_store_info(rd2, &info), 0);
+	assert_int_equal(mc_reader_info(rd2, &info), 0);
 	assert_int_equal(info.records, 1);
-	assert_int_equal(mc_store_feed_last(rd2), 1);
-	assert_int_equal(mc_store_get(rd2, "hanoi", "x0", r, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_feed_last(rd2), 1);
+	assert_int_equal(mc_reader_get(rd2, "hanoi", "x0", r, &err), MC_E_NOTFOUND);
 	mc_reader_end(rd2);
 
 	/* without the reader the same batch goes through */
@@ -326,13 +326,13 @@ static int child_check(const char *dir, int want, int absent)
 		return 11;
 	for (int i = 0; i < want && !rc; i++) {
 		snprintf(id, sizeof(id), "r%06d", i);
-		if (mc_store_get(rd, "hanoi", id, r, &err) || r->datestamp != 1700000000 + i)
+		if (mc_reader_get(rd, "hanoi", id, r, &err) || r->datestamp != 1700000000 + i)
 			rc = 12;
 	}
 	snprintf(id, sizeof(id), "r%06d", absent);
-	if (!rc && mc_store_get(rd, "hanoi", id, r, &err) != MC_E_NOTFOUND)
+	if (!rc && mc_reader_get(rd, "hanoi", id, r, &err) != MC_E_NOTFOUND)
 		rc = 13;
-	if (!rc && mc_store_feed_last(rd) != (uint64_t)want)
+	if (!rc && mc_reader_feed_last(rd) != (uint64_t)want)
 		rc = 14;
 	mc_reader_end(rd);
 	mc_record_free(r);
@@ -439,13 +439,13 @@ static void test_trim(void **state)
 	memset(&wc, 0, sizeof(wc));
 	wc.want = rec_new();
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_each(rd, "hanoi", walk_check_cb, &wc, &err), 0);
+	assert_int_equal(mc_reader_each(rd, "hanoi", walk_check_cb, &wc, &err), 0);
 	assert_int_equal(wc.n, 6000);
 	before = rss_file_kb();
 	/* walk again, trimming every 1,024 records */
 	mci_store_set_trim(s, 0);
 	wc.n = 0;
-	assert_int_equal(mc_store_each(rd, "hanoi", walk_check_cb, &wc, &err), 0);
+	assert_int_equal(mc_reader_each(rd, "hanoi", walk_check_cb, &wc, &err), 0);
 	assert_int_equal(wc.n, 6000);
 	after = rss_file_kb();
 	assert_int_equal(mci_store_trim_count(s), 1 + 5);
@@ -454,8 +454,8 @@ static void test_trim(void **state)
 	mc_reader_end(rd);
 
 	/* the old snapshot still reads its own view */
-	assert_int_equal(mc_store_get(old, "hanoi", "r004999", r, &err), 0);
-	assert_int_equal(mc_store_get(old, "hanoi", "r005000", r, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_get(old, "hanoi", "r004999", r, &err), 0);
+	assert_int_equal(mc_reader_get(old, "hanoi", "r005000", r, &err), MC_E_NOTFOUND);
 	mc_reader_end(old);
 
 	mc_record_free(wc.want);
@@ -513,19 +513,19 @@ static void test_map_resized_by_other_process(void **state)
 
 	assert_int_equal(mc_store_open(d, MC_STORE_RDONLY, &ro, &err), 0);
 	assert_int_equal(mc_reader_begin(ro, &rd), 0);
-	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
 	assert_int_equal(info.map_size, 256 << 10);
 	mc_reader_end(rd);
 
 	assert_int_equal(run_child(child_grow, d, 10, 3000), 0);
 
 	assert_int_equal(mc_reader_begin(ro, &rd), 0);
-	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
 	assert_true(info.map_size > (256u << 10));
 	assert_int_equal(info.records, 3000);
-	assert_int_equal(mc_store_get(rd, "hanoi", "r002999", r, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "r002999", r, &err), 0);
 	assert_int_equal(r->datestamp, 1700000000 + 2999);
-	assert_int_equal(mc_store_feed_last(rd), 3000);
+	assert_int_equal(mc_reader_feed_last(rd), 3000);
 	mc_reader_end(rd);
 	mc_store_close(ro);
 	mc_record_free(r);
@@ -602,13 +602,13 @@ static void test_commit_fails_fsize(void **state)
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
 	for (int i = 0; i < 300; i++) {
 		snprintf(id, sizeof(id), "r%06d", i);
-		assert_int_equal(mc_store_get(rd, "hanoi", id, r, &err), 0);
+		assert_int_equal(mc_reader_get(rd, "hanoi", id, r, &err), 0);
 		assert_int_equal(r->datestamp, 1700000000 + i);
 	}
-	assert_int_equal(mc_store_get(rd, "hanoi", "r000300", r, &err), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "r000300", r, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
 	assert_int_equal(info.records, 300);
-	assert_int_equal(mc_store_feed_last(rd), 300);
+	assert_int_equal(mc_reader_feed_last(rd), 300);
 	mc_reader_end(rd);
 	get_counts(s, &cs);
 	assert_int_equal(cs.c[0].present, 300);
@@ -719,9 +719,9 @@ static void test_kv_growth_replay(void **state)
 		struct mc_store_info info;
 
 		assert_int_equal(mc_reader_begin(tiny, &rd), 0);
-		assert_int_equal(mc_store_info(rd, &info), 0);
+		assert_int_equal(mc_reader_info(rd, &info), 0);
 		assert_int_equal(info.records, 30);
-		assert_int_equal(mc_store_feed_last(rd), 30);
+		assert_int_equal(mc_reader_feed_last(rd), 30);
 		mc_reader_end(rd);
 	}
 	mc_store_close(tiny);
@@ -813,7 +813,7 @@ static void *th_read(void *p)
 			a->rc = 1;
 			break;
 		}
-		if (mc_store_info(rd, &info))
+		if (mc_reader_info(rd, &info))
 			a->rc = 2;
 		rc = mc_reader_kv_get(rd, "mg_threads", "src0", 4, &v, &vn);
 		if (rc && rc != MC_E_NOTFOUND)
@@ -878,15 +878,15 @@ static void test_threads(void **state)
 		assert_int_equal(cs.c[i].deleted, 0);
 	}
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
 	assert_int_equal(info.records, TH_N * TH_BATCHES * TH_PER);
-	assert_int_equal(mc_store_feed_last(rd), TH_N * TH_BATCHES * TH_PER);
+	assert_int_equal(mc_reader_feed_last(rd), TH_N * TH_BATCHES * TH_PER);
 	for (int i = 0; i < TH_N; i++) {
 		snprintf(src, sizeof(src), "src%d", i);
 		for (int b = 0; b < TH_BATCHES; b++)
 			for (int j = 0; j < TH_PER; j++) {
 				snprintf(id, sizeof(id), "b%02d-%02d", b, j);
-				assert_int_equal(mc_store_get(rd, src, id, r, &err), 0);
+				assert_int_equal(mc_reader_get(rd, src, id, r, &err), 0);
 				assert_int_equal(r->datestamp, 1700000000 + b * TH_PER + j);
 			}
 		rkv_expect(rd, "mg_threads", src, "b49-19");

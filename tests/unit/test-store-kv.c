@@ -344,9 +344,9 @@ static void test_writer_reads(void **state)
 	assert_int_equal(fc.n, 3);
 	/* a reader sees none of it */
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "hanoi", "r007", got, &err), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_state_get(rd, "merger", "feed", buf, sizeof(buf)), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_feed_last(rd), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "r007", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_state_get(rd, "merger", "feed", buf, sizeof(buf)), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_feed_last(rd), 0);
 	mc_reader_end(rd);
 	/* a delete seen inside the batch */
 	assert_int_equal(del(w, "hanoi", "r003", 1), MC_PUT_DELETED);

@@ -252,7 +252,7 @@ static int child_writer(const char *dir, int me, void *ctx)
 			return 34;
 		}
 		snprintf(id, sizeof(id), "b%03d-%03d", b, NREC - 1);
-		if (mc_store_get(rd, src, id, r, &err))
+		if (mc_reader_get(rd, src, id, r, &err))
 			goto fail;
 		mc_reader_end(rd);
 	}
@@ -322,14 +322,14 @@ static void test_many_writers_grow(void **state)
 
 	assert_int_equal(mc_store_open(d, MC_STORE_RDONLY, &s, &err), 0);
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_info(rd, &info), 0);
+	assert_int_equal(mc_reader_info(rd, &info), 0);
 	printf("# %d processes x %d batches: map grew from 256 KiB to %llu KiB\n", NPROC, NBATCH,
 	       (unsigned long long)(info.map_size >> 10));
 	assert_true(info.map_size > (256u << 10));
 	assert_int_equal(info.records, NPROC * NBATCH * NREC);
 	assert_int_equal(info.feed_entries, NPROC * NBATCH * NREC);
-	assert_int_equal(mc_store_feed_last(rd), NPROC * NBATCH * NREC);
-	assert_int_equal(mc_store_sources(rd, sources_cb, &total), 0);
+	assert_int_equal(mc_reader_feed_last(rd), NPROC * NBATCH * NREC);
+	assert_int_equal(mc_reader_sources(rd, sources_cb, &total), 0);
 	assert_int_equal(total, NPROC * NBATCH * NREC);
 	/* every union id given once, 1..NPROC*NBATCH without a gap */
 	assert_int_equal(mc_reader_kv_each(rd, "mg_ids", NULL, 0, ids_cb, &is), 0);

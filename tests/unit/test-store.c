@@ -286,10 +286,10 @@ static void test_open(void **state)
 	assert_int_equal(mc_store_open(dir, MC_STORE_CREATE, &s, &err), 0);
 	assert_non_null(s);
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	assert_int_equal(mc_store_info(r, &info), 0);
+	assert_int_equal(mc_reader_info(r, &info), 0);
 	assert_int_equal(info.map_size, MC_STORE_MAP_INITIAL);
 	assert_int_equal(info.records, 0);
-	assert_int_equal(mc_store_feed_last(r), 0);
+	assert_int_equal(mc_reader_feed_last(r), 0);
 	mc_reader_end(r);
 	mc_store_close(s);
 	s = NULL;
@@ -372,20 +372,20 @@ static void test_put_outcomes(void **state)
 	wcommit(w);
 
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "hanoi", "b1", got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "b1", got, &err), 0);
 	assert_int_equal(got->datestamp, 1700000001);
 	assert_string_equal(got->source, "hanoi");
 	assert_string_equal(got->local_id, "b1");
 	fill_marc(r, "hanoi", "b1", 1, 0);
 	assert_record_eq(r, got);
-	assert_int_equal(mc_store_get(rd, "hanoi", "b2", got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "b2", got, &err), 0);
 	assert_non_null(strstr(got->f.title, "(sửa)"));
 	mc_error_clear(&err);
-	assert_int_equal(mc_store_get(rd, "hanoi", "nope", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "nope", got, &err), MC_E_NOTFOUND);
 	assert_string_equal(err.record_id, "nope");
 	assert_string_equal(err.source, "hanoi");
-	assert_int_equal(mc_store_get(rd, "han", "b1", got, &err), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_feed_last(rd), 5);
+	assert_int_equal(mc_reader_get(rd, "han", "b1", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_feed_last(rd), 5);
 	mc_reader_end(rd);
 
 	get_feed(fx->s, 0, 0, &fs);
@@ -455,15 +455,15 @@ static void test_delete(void **state)
 	wcommit(w);
 
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "hanoi", "d1", got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "d1", got, &err), 0);
 	assert_int_equal(got->status, MC_REC_DELETED);
 	assert_int_equal(got->datestamp, 1800000000);   /* the second delete wrote nothing */
 	assert_null(got->marc);
 	assert_null(got->f.title);
-	assert_int_equal(mc_store_get(rd, "hanoi", "d2", got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "d2", got, &err), 0);
 	assert_int_equal(got->status, MC_REC_DELETED);
 	assert_int_equal(got->datestamp, 1800000002);
-	assert_int_equal(mc_store_get(rd, "hanoi", "never", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "never", got, &err), MC_E_NOTFOUND);
 	mc_reader_end(rd);
 
 	get_counts(fx->s, &cs);
@@ -511,12 +511,12 @@ static void test_abort_and_validation(void **state)
 	mc_writer_abort(NULL);
 
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "hanoi", "a1", got, &err), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_feed_last(rd), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "a1", got, &err), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_feed_last(rd), 0);
 	{
 		char buf[16];
 
-		assert_int_equal(mc_store_state_get(rd, "harvest:hanoi", "token", buf, sizeof(buf)),
+		assert_int_equal(mc_reader_state_get(rd, "harvest:hanoi", "token", buf, sizeof(buf)),
 				 MC_E_NOTFOUND);
 	}
 	mc_reader_end(rd);
@@ -548,9 +548,9 @@ static void test_abort_and_validation(void **state)
 	wcommit(w);
 
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "hanoi", longid, got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", longid, got, &err), 0);
 	assert_string_equal(got->local_id, longid);
-	assert_int_equal(mc_store_get(rd, "hanoi", "ok", got, &err), 0);
+	assert_int_equal(mc_reader_get(rd, "hanoi", "ok", got, &err), 0);
 	mc_reader_end(rd);
 	mc_record_free(got);
 }
@@ -596,7 +596,7 @@ static void test_each(void **state)
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
 	/* source "a" only: not "ab" or "a-b"; key order; tombstone included */
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(mc_store_each(rd, "a", each_cb, &e, &err), 0);
+	assert_int_equal(mc_reader_each(rd, "a", each_cb, &e, &err), 0);
 	assert_int_equal(e.n, 3);
 	assert_string_equal(e.ids[0], "a/1");
 	assert_string_equal(e.ids[1], "a/10");
@@ -605,20 +605,20 @@ static void test_each(void **state)
 	assert_int_equal(e.status[0], MC_REC_PRESENT);
 	/* all */
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(mc_store_each(rd, NULL, each_cb, &e, &err), 0);
+	assert_int_equal(mc_reader_each(rd, NULL, each_cb, &e, &err), 0);
 	assert_int_equal(e.n, 6);
 	assert_string_equal(e.ids[3], "a-b/z");
 	assert_string_equal(e.ids[5], "b/0");
 	/* stop early: the callback's value comes back */
 	memset(&e, 0, sizeof(e));
 	e.stop_at = 2;
-	assert_int_equal(mc_store_each(rd, NULL, each_cb, &e, &err), 42);
+	assert_int_equal(mc_reader_each(rd, NULL, each_cb, &e, &err), 42);
 	assert_int_equal(e.n, 2);
 	/* unknown source: nothing */
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(mc_store_each(rd, "zz", each_cb, &e, &err), 0);
+	assert_int_equal(mc_reader_each(rd, "zz", each_cb, &e, &err), 0);
 	assert_int_equal(e.n, 0);
-	assert_int_equal(mc_store_each(rd, "bad/src", each_cb, &e, &err), MC_E_USAGE);
+	assert_int_equal(mc_reader_each(rd, "bad/src", each_cb, &e, &err), MC_E_USAGE);
 	mc_reader_end(rd);
 }
 
@@ -649,16 +649,16 @@ static void test_state(void **state)
 	wcommit(w);
 
 	assert_int_equal(mc_reader_begin(fx->s, &rd), 0);
-	assert_int_equal(mc_store_state_get(rd, "harvest:hanoi", "token", buf, sizeof(buf)), MC_E_NOTFOUND);
-	assert_int_equal(mc_store_state_get(rd, "harvest:hanoi", "from", buf, sizeof(buf)), 0);
+	assert_int_equal(mc_reader_state_get(rd, "harvest:hanoi", "token", buf, sizeof(buf)), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_state_get(rd, "harvest:hanoi", "from", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "2024-01-01");
-	assert_int_equal(mc_store_state_get(rd, "merger", "cursor", buf, sizeof(buf)), 0);
+	assert_int_equal(mc_reader_state_get(rd, "merger", "cursor", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "18");
 	/* "10 bytes + NUL" does not fit in 10 */
-	assert_int_equal(mc_store_state_get(rd, "harvest:hanoi", "from", buf, 10), MC_E_TOOBIG);
-	assert_int_equal(mc_store_state_get(rd, "harvest:hanoi", "from", buf, 11), 0);
+	assert_int_equal(mc_reader_state_get(rd, "harvest:hanoi", "from", buf, 10), MC_E_TOOBIG);
+	assert_int_equal(mc_reader_state_get(rd, "harvest:hanoi", "from", buf, 11), 0);
 	/* state does not show up as records or feed entries */
-	assert_int_equal(mc_store_feed_last(rd), 0);
+	assert_int_equal(mc_reader_feed_last(rd), 0);
 	mc_reader_end(rd);
 }
 
@@ -692,11 +692,11 @@ static void test_corrupt_value(void **state)
 	assert_int_equal(mc_store_open(dir, 0, &s, &err), 0);
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
 	mc_error_clear(&err);
-	assert_int_equal(mc_store_get(rd, "src", "id", r, &err), MC_E_CORRUPT);
+	assert_int_equal(mc_reader_get(rd, "src", "id", r, &err), MC_E_CORRUPT);
 	assert_string_equal(err.record_id, "id");
 	memset(&e, 0, sizeof(e));
 	mc_error_clear(&err);
-	assert_int_equal(mc_store_each(rd, "src", each_cb, &e, &err), MC_E_CORRUPT);
+	assert_int_equal(mc_reader_each(rd, "src", each_cb, &e, &err), MC_E_CORRUPT);
 	assert_string_equal(err.record_id, "id");
 	assert_string_equal(err.source, "src");
 	mc_reader_end(rd);
