@@ -911,7 +911,7 @@ int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_
 		mc_error_set(err, rc, "cannot read the store");
 		goto out;
 	}
-	rc = mc_store_each(r, im->src->id, collect_unseen, &u, err);
+	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
 	mc_reader_end(r);
 	if (rc) {
 		if (rc == -ENOMEM)

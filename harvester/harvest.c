@@ -649,7 +649,7 @@ static int load_state(struct job *j, struct hv_state *st)
 	memset(st, 0, sizeof(*st));
 	if (mc_reader_begin(j->run->store, &r))
 		return MC_E_STORE;
-	rc = mc_store_state_get(r, j->scope, "state", buf, sizeof(buf));
+	rc = mc_reader_state_get(r, j->scope, "state", buf, sizeof(buf));
 	mc_reader_end(r);
 	if (rc == MC_E_NOTFOUND)
 		return 0;
@@ -1131,14 +1131,14 @@ int hv_status_get(struct mc_store *s, const char *id, struct hv_status *st)
 	rc = mc_reader_begin(s, &r);
 	if (rc)
 		return rc;
-	if (mc_store_state_get(r, scope, "last_success", st->last_success, sizeof(st->last_success)))
+	if (mc_reader_state_get(r, scope, "last_success", st->last_success, sizeof(st->last_success)))
 		st->last_success[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_error_time", st->last_error_time,
+	if (mc_reader_state_get(r, scope, "last_error_time", st->last_error_time,
 			       sizeof(st->last_error_time)))
 		st->last_error_time[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_error", st->last_error, sizeof(st->last_error)))
+	if (mc_reader_state_get(r, scope, "last_error", st->last_error, sizeof(st->last_error)))
 		st->last_error[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_run", st->last_run, sizeof(st->last_run)))
+	if (mc_reader_state_get(r, scope, "last_run", st->last_run, sizeof(st->last_run)))
 		st->last_run[0] = '\0';
 	mc_reader_end(r);
 	return 0;

@@ -456,7 +456,7 @@ static int get_state(struct mc_store *s, const char *key, char *buf, size_t sz)
 	int rc;
 
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	rc = mc_store_state_get(r, "harvest:x", key, buf, sz);
+	rc = mc_reader_state_get(r, "harvest:x", key, buf, sz);
 	mc_reader_end(r);
 	return rc;
 }
@@ -470,7 +470,7 @@ static int get_status(struct mc_store *s, const char *id)
 
 	assert_int_equal(mc_record_new(&rec), 0);
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	rc = mc_store_get(r, "x", id, rec, &e);
+	rc = mc_reader_get(r, "x", id, rec, &e);
 	if (!rc)
 		rc = rec->status == MC_REC_DELETED ? 2 : 1;
 	else if (rc == MC_E_NOTFOUND)
