@@ -17,15 +17,6 @@ static int utf8_ok(const char *s)
 	return mc_utf8_valid(s, strlen(s), NULL);
 }
 
-void mc_time_iso(int64_t secs, char out[32])
-{
-	struct tm tm;
-	time_t t = (time_t)secs;
-
-	if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		out[0] = '\0';
-}
-
 /* Build helpers: each returns 0 or MC_E_ENCODING / -ENOMEM. A NULL or
  * empty value adds nothing ("empty members omitted"). */
 

@@ -10,12 +10,9 @@
 
 #include "mc-buf.h"
 #include "mc-config.h"
+#include "mc-date.h"
 #include "mc-record.h"
 #include "mc-store.h"
-
-/* Seconds since the epoch as ISO 8601 UTC, "2024-01-02T03:04:05Z" ("" if
- * out of range). */
-void mc_time_iso(int64_t secs, char out[32]);
 
 enum mc_json_flags {
 	MC_JSON_METADATA = 1,  /* include "marc" / "dc": the record as stored */

@@ -1,0 +1,68 @@
+/* date.c — the calendar arithmetic and date formats of mc-date.h. */
+#include <string.h>
+#include <time.h>
+
+#include "mc-date.h"
+#include "mc-error.h"
+
+int64_t mc_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	/* Count in eras of 400 years (146,097 days) from 0000-03-01, so that
+	 * the leap day ends the year and one formula serves every month. */
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;                                           /* 0..399 */
+	doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                   /* 0..146096 */
+	return era * 146097 + doe - 719468;  /* 719,468 days from 0000-03-01 to 1970-01-01 */
+}
+
+int mc_date_valid(int y, int m, int d)
+{
+	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int dim;
+
+	if (y < 1 || m < 1 || m > 12 || d < 1)
+		return 0;
+	dim = mdays[m - 1] + (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+	return d <= dim;
+}
+
+int mc_date_format(int64_t t, enum mc_date_form form, char *buf, size_t bufsz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	size_t n;
+
+	if (bufsz)
+		buf[0] = '\0';
+	if ((int64_t)tt != t || !gmtime_r(&tt, &tm))
+		return MC_E_PARSE;
+	/* literal formats, so that the compiler checks them */
+	switch (form) {
+	case MC_DATE_SECONDS:
+		n = strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		break;
+	case MC_DATE_DAY:
+		n = strftime(buf, bufsz, "%Y-%m-%d", &tm);
+		break;
+	case MC_DATE_COMPACT:
+		n = strftime(buf, bufsz, "%Y%m%dT%H%M%SZ", &tm);
+		break;
+	default:
+		return MC_E_PARSE;
+	}
+	if (!n) {
+		if (bufsz)
+			buf[0] = '\0';
+		return MC_E_TOOBIG;
+	}
+	return 0;
+}
+
+void mc_time_iso(int64_t secs, char out[MC_DATE_BUFSZ])
+{
+	mc_date_format(secs, MC_DATE_SECONDS, out, MC_DATE_BUFSZ);
+}
