@@ -30,6 +30,45 @@ int mc_date_valid(int y, int m, int d)
 	return d <= dim;
 }
 
+/* n decimal digits at s as a number, or -1 if one is not a digit. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n--) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s++ - '0');
+	}
+	return v;
+}
+
+static int to_secs(int y, int mo, int d, int h, int mi, int sec, int64_t *ret)
+{
+	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || !mc_date_valid(y, mo, d) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return MC_E_PARSE;
+	*ret = mc_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	return 0;
+}
+
+int mc_datestamp_parse(const char *s, int64_t *ret)
+{
+	size_t n;
+
+	if (!s)
+		return MC_E_PARSE;
+	n = strlen(s);
+	if (n != 10 && n != 20)
+		return MC_E_PARSE;
+	if (s[4] != '-' || s[7] != '-')
+		return MC_E_PARSE;
+	if (n == 20 && (s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z'))
+		return MC_E_PARSE;
+	return to_secs(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2), n == 20 ? digits(s + 11, 2) : 0,
+		       n == 20 ? digits(s + 14, 2) : 0, n == 20 ? digits(s + 17, 2) : 0, ret);
+}
+
 int mc_date_format(int64_t t, enum mc_date_form form, char *buf, size_t bufsz)
 {
 	time_t tt = (time_t)t;
