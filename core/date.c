@@ -69,6 +69,14 @@ int mc_datestamp_parse(const char *s, int64_t *ret)
 		       n == 20 ? digits(s + 14, 2) : 0, n == 20 ? digits(s + 17, 2) : 0, ret);
 }
 
+int mc_marc005_parse(const char *s, size_t len, int64_t *ret)
+{
+	if (len < 14 || (len > 14 && s[14] != '.'))
+		return MC_E_PARSE;
+	return to_secs(digits(s, 4), digits(s + 4, 2), digits(s + 6, 2), digits(s + 8, 2),
+		       digits(s + 10, 2), digits(s + 12, 2), ret);
+}
+
 int mc_date_format(int64_t t, enum mc_date_form form, char *buf, size_t bufsz)
 {
 	time_t tt = (time_t)t;
