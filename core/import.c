@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mc-extract.h"
+#include "mc-hash.h"
 #include "mc-import.h"
 #include "mc-limits.h"
 
@@ -76,8 +77,6 @@ static void quarantine_open(struct imp *im)
 {
 	char dir[1024], file[1024], ts[32], safe[96];
 	const char *base;
-	struct tm tm;
-	time_t now = (time_t)im->o.now;
 	size_t k;
 	int n;
 
@@ -100,7 +99,7 @@ static void quarantine_open(struct imp *im)
 	}
 	safe[k] = '\0';
 	base = safe;
-	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+	if (mc_date_format(im->o.now, MC_DATE_COMPACT, ts, sizeof(ts)))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", im->o.quarantine_dir, im->src->id);
 	if (n < 0 || (size_t)n >= sizeof(dir))
@@ -253,23 +252,14 @@ static int set_local_id(struct mc_record *rec, const char **why)
 	return 0;
 }
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
 /* 1 if id was already met in this input, 0 if not (and remember it). */
 static int dup_seen(struct imp *im, const char *id)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = mc_hash64_str(id);
 	size_t i;
 
+	if (!h)
+		h = 1;  /* 0 marks an empty slot */
 	if (im->dup_full)
 		return 0;
 	if ((im->dup_n + 1) * 2 > im->dup_cap) {
@@ -785,8 +775,11 @@ int mc_import_checkpoint_nowait(struct mc_import *mi, const char *scope, const c
 /* 1 if id was seen by this import. */
 static int dup_has(const struct imp *im, const char *id)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = mc_hash64_str(id);
 	size_t i;
+
+	if (!h)
+		h = 1;  /* 0 marks an empty slot */
 
 	if (!im->dup_cap)
 		return 0;
