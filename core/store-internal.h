@@ -9,6 +9,7 @@
 
 #include "mc-error.h"
 #include "mc-store.h"
+#include "mc-varint.h"  /* mc_put_le64, mc_get_be64, ...: the fixed-width encodings */
 
 /* ---- record value (pack.c) ---- */
 #define MC_PACK_VERSION     1
@@ -75,35 +76,5 @@ unsigned mc_store_trim_count(const struct mc_store *s);
 /* Set how long a map size change waits for other transactions of this
  * process (default MC_STORE_GROW_WAIT_MS). For tests. */
 void mc_store_set_grow_wait(struct mc_store *s, unsigned ms);
-
-static inline void mc_put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static inline uint64_t mc_get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static inline void mc_put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static inline uint64_t mc_get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 #endif
