@@ -117,6 +117,7 @@
 #include <string.h>
 
 #include "mc-extract.h"
+#include "mc-hash.h"
 #include "mc-limits.h"
 #include "mc-record.h"
 
@@ -135,24 +136,11 @@ struct ex {
 	struct dedup ids, langs, subjects, classes, series, notes, links, names;
 };
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static uint64_t hash_pair(const char *type, const char *val)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = type ? mc_hash64_str(type) : MC_HASH64_SEED;
 
-	if (type)
-		h = hash_str(h, type);
-	h ^= 0x1f;
-	h *= 1099511628211ull;
-	return hash_str(h, val);
+	return mc_hash64_add_str(mc_hash64_byte(h, 0x1f), val);
 }
 
 static int same(const char *a, const char *b)
