@@ -276,14 +276,12 @@ static void save_page(struct job *j, const struct page *pg, const char *why)
 {
 	const char *qdir = j->run->cfg->quarantine_dir;
 	char dir[1024], path[1200], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
 	FILE *f;
 	int n;
 
 	if (!pg->raw.len || j->saved_pages >= HV_MAX_SAVED_PAGES || !qdir)
 		return;
-	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+	if (mc_date_format((int64_t)time(NULL), MC_DATE_COMPACT, ts, sizeof(ts)))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", qdir, j->src->id);
 	if (n < 0 || (size_t)n >= sizeof(dir))
@@ -589,14 +587,14 @@ static int identify(struct job *j, struct page *pg, char *why, size_t whysz)
 	if (!j->start[0]) {
 		int64_t now = (int64_t)time(NULL);
 
-		hv_datestamp_format(now, 1, j->start, sizeof(j->start));
+		mc_date_format(now, MC_DATE_SECONDS, j->start, sizeof(j->start));
 	}
 	return 0;
 }
 
 static void now_iso(char *buf, size_t sz)
 {
-	hv_datestamp_format((int64_t)time(NULL), 1, buf, sz);
+	mc_date_format((int64_t)time(NULL), MC_DATE_SECONDS, buf, sz);
 }
 
 /* Store the per-source summary (for `mucluc sources`) and Identify facts. */
