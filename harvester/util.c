@@ -13,18 +13,6 @@ int hv_granularity_seconds(const char *granularity)
 	return granularity && strstr(granularity, "hh:mm:ss") != NULL;
 }
 
-int hv_datestamp_format(int64_t t, int seconds, char *buf, size_t bufsz)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm))
-		return MC_E_PARSE;
-	if (!strftime(buf, bufsz, seconds ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm))
-		return MC_E_TOOBIG;
-	return 0;
-}
-
 int hv_next_from(const char *response_date, const char *granularity, char *buf, size_t bufsz)
 {
 	int64_t t;
@@ -34,7 +22,7 @@ int hv_next_from(const char *response_date, const char *granularity, char *buf, 
 		return MC_E_PARSE;
 	if (!secs)
 		t -= 86400;
-	return hv_datestamp_format(t, secs, buf, bufsz);
+	return mc_date_format(t, secs ? MC_DATE_SECONDS : MC_DATE_DAY, buf, bufsz);
 }
 
 double hv_backoff_delay(int attempt, double base, double cap, double u)
@@ -88,17 +76,6 @@ int hv_retry_after_parse(const char *value, int64_t now, double *ret)
 	return 0;
 }
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
 int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 		  const char *error_code, char *why, size_t whysz)
 {
@@ -121,7 +98,9 @@ int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 	}
 	if (records)
 		g->empty_run = 0;
-	h = hash_str(token);
+	h = mc_hash64_str(token);
+	if (!h)
+		h = 1;  /* 0 marks an empty slot */
 	/* open addressing, at most half full */
 	if ((g->n + 1) * 2 > g->cap) {
 		size_t ncap = g->cap ? g->cap * 2 : 64, k;
