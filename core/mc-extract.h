@@ -8,9 +8,13 @@
 #include "mc-error.h"
 #include "mc-record.h"
 
-/* Fill r->f from r->marc (MARC 21 bibliographic, Koha 952 items) or r->dc.
- * Values must already be UTF-8 NFC (mc_record_normalise first). Strings are
- * allocated in r->arena; r->f is cleared first. 0, -ENOMEM, MC_E_TOOBIG. */
+/* Fill r->f from r->marc (MARC 21 bibliographic, Koha 952 items) or r->dc
+ * (the rules: the comments at the top of core/extract*.c). Values must
+ * already be UTF-8 NFC (mc_record_normalise first). Strings are allocated in
+ * r->arena and live as long as the record; r->f is cleared first.
+ * 0, -ENOMEM, or MC_E_TOOBIG when the record's arena cap is reached; on
+ * failure r->f is left empty and err (optional) names the record (source,
+ * local id, line or offset). */
 int mc_record_extract(struct mc_record *r, struct mc_error *err);
 
 /* ISBN: accept ISBN-10 or ISBN-13 with hyphens, spaces, "ISBN" prefix and
