@@ -113,3 +113,11 @@ void mc_time_iso(int64_t secs, char out[MC_DATE_BUFSZ])
 {
 	mc_date_format(secs, MC_DATE_SECONDS, out, MC_DATE_BUFSZ);
 }
+
+double mc_time_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -50,4 +50,8 @@ int mc_date_format(int64_t t, enum mc_date_form form, char *buf, size_t bufsz);
 /* mc_date_format(secs, MC_DATE_SECONDS, out, 32), "" if out of range. */
 void mc_time_iso(int64_t secs, char out[MC_DATE_BUFSZ]);
 
+/* Seconds of the monotonic clock (CLOCK_MONOTONIC), for durations and
+ * deadlines only: its zero is arbitrary and it never goes back. */
+double mc_time_mono(void);
+
 #endif

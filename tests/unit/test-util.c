@@ -316,6 +316,14 @@ static void date_parse_and_format_roundtrip(void **state)
 	}
 }
 
+static void mono_clock_never_goes_back(void **state)
+{
+	double a = mc_time_mono(), b = mc_time_mono();
+
+	assert_true(a > 0);
+	assert_true(b >= a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +341,7 @@ int main(void)
 		cmocka_unit_test(marc005_parses_and_refuses),
 		cmocka_unit_test(date_formats),
 		cmocka_unit_test(date_parse_and_format_roundtrip),
+		cmocka_unit_test(mono_clock_never_goes_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
