@@ -202,14 +202,6 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Stall detection: libcurl's low-speed check averages over a few seconds, so
  * a burst followed by silence goes unnoticed for longer than low_speed_time;
  * this aborts when no byte at all has come for low_speed_time. */
@@ -217,7 +209,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		       curl_off_t ulnow)
 {
 	struct page *pg = ctx;
-	double now = mono();
+	double now = mc_time_mono();
 
 	if (dlnow != pg->last_now || pg->last_rx == 0) {
 		pg->last_now = dlnow;
@@ -754,12 +746,11 @@ static void harvest_source(struct job *j)
 	struct mc_error e;
 	struct hv_state st;
 	struct page pg;
-	struct timespec t0, t1;
+	double t0 = mc_time_mono();
 	char why[512] = "";
 	unsigned nsets, si;
 	int rc, resume;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&pg, 0, sizeof(pg));
 	pg.j = j;
 	pg.keep = HV_PAGE_KEEP_BYTES;
@@ -915,8 +906,7 @@ out:
 	res->rc = rc;
 	if (rc)
 		why_set(res->reason, sizeof(res->reason), "%s", why[0] ? why : mc_strerror(rc));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->seconds = mc_time_mono() - t0;
 	save_status(j);
 	page_reset(&pg);
 	mc_buf_free(&pg.raw);
