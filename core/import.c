@@ -625,7 +625,7 @@ struct mc_import {
 	struct imp im;
 	struct mc_import_stats st;
 	struct mc_error err;
-	struct timespec t0;
+	double t0;                 /* mc_time_mono() at the start */
 	char *input;               /* current input name (guarded by im.mu) */
 };
 
@@ -646,7 +646,7 @@ int mc_import_begin(struct mc_store *s, const struct mc_source *src, const char 
 		return -ENOMEM;
 	}
 	mc_error_clear(&mi->err);
-	clock_gettime(CLOCK_MONOTONIC, &mi->t0);
+	mi->t0 = mc_time_mono();
 	im = &mi->im;
 	im->store = s;
 	im->src = src;
@@ -884,7 +884,6 @@ out:
 int mc_import_end(struct mc_import *mi, struct mc_import_stats *st, struct mc_error *err)
 {
 	struct imp *im = &mi->im;
-	struct timespec t1;
 	int rc;
 
 	/* the good records read before any fault are written before we go on */
@@ -897,9 +896,7 @@ int mc_import_end(struct mc_import *mi, struct mc_import_stats *st, struct mc_er
 	if (im->q)
 		fclose(im->q);
 	free(im->dup);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	mi->st.seconds = (double)(t1.tv_sec - mi->t0.tv_sec) +
-			 (double)(t1.tv_nsec - mi->t0.tv_nsec) / 1e9;
+	mi->st.seconds = mc_time_mono() - mi->t0;
 	if (st)
 		*st = mi->st;
 	free(mi->input);
