@@ -215,7 +215,8 @@ extern const struct part_rule mci_extract_extent_rules[];
 
 /* Fill x->f from a MARC 21 (or danMARC2) record. 0 or -ENOMEM. */
 int mci_extract_marc(struct ex *x, const struct mc_marc *m);
-/* A 5XX note (tag its number) to the notes. 0 or -ENOMEM. */
+/* The $a of a 5XX (tag its number) to the notes, unless it is a 541, 542,
+ * 561 or 583 marked private (ind1 0). 0 or -ENOMEM. */
 int mci_extract_marc_note(struct ex *x, const struct mc_field *fl, int tag);
 /* A 260/264 to place, publisher and date. 0 or -ENOMEM. */
 int mci_extract_marc_publication(struct ex *x, const struct mc_field *fl);
@@ -233,7 +234,8 @@ int mci_extract_marc_ids(struct ex *x, const struct mc_field *fl, int tag);
 
 /* ---- extract-holdings.c ---- */
 
-/* 1 if fl is a Koha 952 item (it has $b, $o, $p or $y), else 0. */
+/* 1 if the 952 fl is a Koha item (a non-empty $b, $o, $p or $y), else 0:
+ * other systems use 952 locally. */
 int mci_extract_koha_item(const struct mc_field *fl);
 /* A holding from an 852 or a Koha 952 (tag its number). 0 or -ENOMEM. */
 int mci_extract_marc_holding(struct ex *x, const struct mc_field *fl, int tag);
