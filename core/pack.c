@@ -188,11 +188,6 @@ static void pk_fields(struct packer *p, const struct mc_fields *f)
 	}
 }
 
-/* Encode rec's stored form into out, replacing what out held. rec is only
- * read; rec->source, rec->local_id and the input position are not stored
- * (the key holds the first two). out keeps its cap (out->max): a value that
- * would pass it gives MC_E_TOOBIG. 0, MC_E_TOOBIG, MC_E_USAGE (status or
- * format out of range), -ENOMEM. On failure out's content is undefined. */
 int mc_record_pack(const struct mc_record *rec, struct mc_buf *out)
 {
 	struct packer p = { out, 0 };
@@ -234,7 +229,7 @@ int mc_record_pack(const struct mc_record *rec, struct mc_buf *out)
 	return 0;
 }
 
-/* The tombstone is the pack of an empty deleted record. */
+/* the pack of an empty deleted record */
 int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out)
 {
 	struct mc_record r;
@@ -521,13 +516,6 @@ static void up_fields(struct unpacker *u, struct mc_fields *f)
 		f->nholdings = f->holdings_cap = n;
 }
 
-/* Decode a value written by mc_record_pack into rec. rec is reset first;
- * every string is copied into rec->arena and NUL-terminated, so nothing
- * points into data afterwards. rec->source and rec->local_id stay NULL (they
- * live in the key). Every length is checked against the bytes left; bytes
- * after the last section are an error.
- * 0, MC_E_CORRUPT, MC_E_VERSION (written by a newer format), -ENOMEM (the
- * arena's cap). On failure rec is reset again (empty, consistent). */
 int mc_record_unpack(const void *data, size_t len, struct mc_record *rec)
 {
 	const unsigned char *d = data;
