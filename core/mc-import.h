@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mc-config.h"
+#include "mc-date.h"  /* mc_marc005_parse */
 #include "mc-error.h"
 #include "mc-parse.h"
 #include "mc-store.h"
@@ -115,9 +116,5 @@ int mc_import_unseen_count(struct mc_import *im, uint64_t *unseen, uint64_t *pre
 /* Drain the pipeline, commit, fill st (may be NULL), free im. Returns the
  * first fatal error of the import (err filled in) or 0. */
 int mc_import_end(struct mc_import *im, struct mc_import_stats *st, struct mc_error *err);
-
-/* Seconds since the epoch for a MARC 005 value ("yyyymmddhhmmss[.f]").
- * 0 or MC_E_PARSE (not a valid date and time, e.g. all zeros). */
-int mc_marc005_parse(const char *s, size_t len, int64_t *ret);
 
 #endif

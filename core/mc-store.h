@@ -317,13 +317,22 @@ int mc_reader_info(struct mc_reader *r, struct mc_store_info *info);
  * Exposed for tests and for stages that keep their own databases. */
 
 /* Encode a record's stored form (status, datestamp, format, encoding,
- * metadata, extracted fields) into out. 0, MC_E_TOOBIG, -ENOMEM. */
+ * metadata, extracted fields) into out, replacing what out held. rec is only
+ * read; rec->source, rec->local_id and the input position are not stored
+ * (the key holds the first two). out keeps its cap (out->max): a value that
+ * would pass it gives MC_E_TOOBIG. 0, MC_E_TOOBIG, MC_E_USAGE (status or
+ * format out of range), -ENOMEM. On failure out's content is undefined. */
 int mc_record_pack(const struct mc_record *rec, struct mc_buf *out);
 /* Encode the tombstone of a deleted record (status deleted, datestamp, no
  * metadata) into out (replacing its content). 0, MC_E_TOOBIG, -ENOMEM. */
 int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out);
-/* Decode into rec (reset first; strings copied into rec->arena).
- * 0, MC_E_CORRUPT, MC_E_VERSION. */
+/* Decode a value written by mc_record_pack into rec. rec is reset first;
+ * every string is copied into rec->arena and NUL-terminated, so nothing
+ * points into data afterwards. rec->source and rec->local_id stay NULL (they
+ * live in the key). Every length is checked against the bytes left; bytes
+ * after the last section are an error. 0, MC_E_CORRUPT, MC_E_VERSION
+ * (written by a newer format), -ENOMEM (the arena's cap). On failure rec is
+ * reset again (empty, consistent). */
 int mc_record_unpack(const void *data, size_t len, struct mc_record *rec);
 
 #endif

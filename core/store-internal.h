@@ -16,6 +16,7 @@
 #include "mc-error.h"
 #include "mc-limits.h"
 #include "mc-store.h"
+#include "mc-varint.h"  /* mc_put_le64, mc_get_be64, ...: the fixed-width encodings */
 
 /* ---- record value (pack.c) ---- */
 #define MC_PACK_VERSION     1
@@ -91,36 +92,6 @@ void mci_store_set_grow_wait(struct mc_store *s, unsigned ms);
  * map and is about to grow it (the batch still holds the store's write
  * locks). For tests of writers in several processes. NULL: none. */
 void mci_store_set_grow_hook(struct mc_store *s, void (*fn)(void *ctx), void *ctx);
-
-static inline void mc_put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static inline uint64_t mc_get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static inline void mc_put_be64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (56 - 8 * i));
-}
-
-static inline uint64_t mc_get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* ---- the store's internal structures ---- */
 

@@ -203,14 +203,6 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Stall detection: libcurl's low-speed check averages over a few seconds, so
  * a burst followed by silence goes unnoticed for longer than low_speed_time;
  * this aborts when no byte at all has come for low_speed_time. */
@@ -218,7 +210,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		       curl_off_t ulnow)
 {
 	struct page *pg = ctx;
-	double now = mono();
+	double now = mc_time_mono();
 
 	if (dlnow != pg->last_now || pg->last_rx == 0) {
 		pg->last_now = dlnow;
@@ -277,14 +269,12 @@ static void save_page(struct job *j, const struct page *pg, const char *why)
 {
 	const char *qdir = j->run->cfg->quarantine_dir;
 	char dir[1024], path[1200], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
 	FILE *f;
 	int n;
 
 	if (!pg->raw.len || j->saved_pages >= HV_MAX_SAVED_PAGES || !qdir)
 		return;
-	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+	if (mc_date_format((int64_t)time(NULL), MC_DATE_COMPACT, ts, sizeof(ts)))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", qdir, j->src->id);
 	if (n < 0 || (size_t)n >= sizeof(dir))
@@ -599,14 +589,14 @@ static int identify(struct job *j, struct page *pg, char *why, size_t whysz)
 	if (!j->start[0]) {
 		int64_t now = (int64_t)time(NULL);
 
-		hv_datestamp_format(now, 1, j->start, sizeof(j->start));
+		mc_date_format(now, MC_DATE_SECONDS, j->start, sizeof(j->start));
 	}
 	return 0;
 }
 
 static void now_iso(char *buf, size_t sz)
 {
-	hv_datestamp_format((int64_t)time(NULL), 1, buf, sz);
+	mc_date_format((int64_t)time(NULL), MC_DATE_SECONDS, buf, sz);
 }
 
 /* Store the per-source summary (for `mucluc sources`) and Identify facts. */
@@ -824,12 +814,11 @@ static void harvest_source(struct job *j)
 	struct mc_error e;
 	struct hv_state st;
 	struct page pg;
-	struct timespec t0, t1;
+	double t0 = mc_time_mono();
 	char why[512] = "";
 	unsigned nsets, si;
 	int rc, resume, refused = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&pg, 0, sizeof(pg));
 	pg.j = j;
 	pg.keep = HV_PAGE_KEEP_BYTES;
@@ -979,8 +968,7 @@ out:
 	res->rc = rc;
 	if (rc)
 		why_set(res->reason, sizeof(res->reason), "%s", why[0] ? why : mc_strerror(rc));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->seconds = mc_time_mono() - t0;
 	save_status(j);
 	page_reset(&pg);
 	mc_buf_free(&pg.raw);

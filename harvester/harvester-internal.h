@@ -19,10 +19,6 @@
  * 0 for day granularity ("YYYY-MM-DD", and anything unknown). */
 int hv_granularity_seconds(const char *granularity);
 
-/* Format t (seconds, UTC) as an OAI datestamp: "YYYY-MM-DDThh:mm:ssZ" when
- * seconds is non-zero, else "YYYY-MM-DD". 0 or MC_E_TOOBIG (buf too small). */
-int hv_datestamp_format(int64_t t, int seconds, char *buf, size_t bufsz);
-
 /* The `from` of the next incremental run, given the responseDate of the
  * start of the last successful run and the provider's granularity: the same
  * instant at seconds granularity; the day before at day granularity (the

@@ -13,18 +13,6 @@ int hv_granularity_seconds(const char *granularity)
 	return granularity && strstr(granularity, "hh:mm:ss") != NULL;
 }
 
-int hv_datestamp_format(int64_t t, int seconds, char *buf, size_t bufsz)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm))
-		return MC_E_PARSE;
-	if (!strftime(buf, bufsz, seconds ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm))
-		return MC_E_TOOBIG;
-	return 0;
-}
-
 int hv_next_from(const char *response_date, const char *granularity, char *buf, size_t bufsz)
 {
 	int64_t t;
@@ -34,7 +22,7 @@ int hv_next_from(const char *response_date, const char *granularity, char *buf, 
 		return MC_E_PARSE;
 	if (!secs)
 		t -= 86400;
-	return hv_datestamp_format(t, secs, buf, bufsz);
+	return mc_date_format(t, secs ? MC_DATE_SECONDS : MC_DATE_DAY, buf, bufsz);
 }
 
 double hv_backoff_delay(int attempt, double base, double cap, double u)
@@ -88,18 +76,6 @@ int hv_retry_after_parse(const char *value, int64_t now, double *ret)
 	return 0;
 }
 
-static uint64_t hash_bytes(const char *s, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 /* splitmix64's finaliser: spreads the bits of a sum or a combination */
 static uint64_t mix64(uint64_t x)
 {
@@ -113,7 +89,7 @@ static uint64_t mix64(uint64_t x)
 
 void hv_page_ids_add(struct hv_page_ids *p, const char *id, size_t len)
 {
-	uint64_t h = mix64(hash_bytes(id, len));
+	uint64_t h = mix64(mc_hash64(id, len));
 
 	p->sum += h;
 	p->mix ^= mix64(h ^ 0x9E3779B97F4A7C15ull);
@@ -172,7 +148,7 @@ int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 		return 0;
 	}
 	/* the pair (token, identifiers of the page): met before = nothing new */
-	h = mix64(hash_bytes(token, strlen(token)) ^
+	h = mix64(mc_hash64(token, strlen(token)) ^
 		  mix64(ids->sum ^ mix64(ids->mix + ids->n * 0x9E3779B97F4A7C15ull)));
 	rc = seen_add(g, h);
 	if (rc < 0)

@@ -62,8 +62,9 @@ static void next_from_follows_granularity(void **state)
 	assert_int_equal(hv_next_from("", "YYYY-MM-DD", buf, sizeof(buf)), MC_E_PARSE);
 	assert_int_equal(hv_next_from(NULL, "YYYY-MM-DD", buf, sizeof(buf)), MC_E_PARSE);
 	/* too small a buffer is an error, never a cut datestamp */
-	assert_int_equal(hv_datestamp_format(0, 1, buf, 10), MC_E_TOOBIG);
-	assert_int_equal(hv_datestamp_format(0, 0, buf, 11), 0);
+	assert_int_equal(hv_next_from("2026-01-02T03:04:05Z", "YYYY-MM-DDThh:mm:ssZ", buf, 20),
+			 MC_E_TOOBIG);
+	assert_int_equal(hv_next_from("1970-01-02", "YYYY-MM-DD", buf, 11), 0);
 	assert_string_equal(buf, "1970-01-01");
 }
 
