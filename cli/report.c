@@ -144,9 +144,9 @@ int cli_report_build(const struct mc_config *c, struct mc_store *s, struct cli_r
 		mc_error_set(err, rc, "cannot read the store");
 		goto out;
 	}
-	rc = mc_store_sources(rd, report_source_cb, &b);
+	rc = mc_reader_sources(rd, report_source_cb, &b);
 	if (!rc)
-		rc = mc_store_info(rd, &r->store);
+		rc = mc_reader_info(rd, &r->store);
 	if (rc) {
 		mc_error_set(err, b.rc ? b.rc : rc, "cannot read the store's counts");
 		goto out;

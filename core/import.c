@@ -841,7 +841,7 @@ int mc_import_unseen_count(struct mc_import *mi, uint64_t *unseen, uint64_t *pre
 	rc = mc_reader_begin(im->store, &r);
 	if (rc)
 		return mc_error_set(err, rc, "cannot read the store");
-	rc = mc_store_each(r, im->src->id, collect_unseen, &u, err);
+	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
 	mc_reader_end(r);
 	if (rc)
 		return rc;
