@@ -13,5 +13,6 @@
 #include "mc-config.h"
 #include "mc-import.h"
 #include "mc-output.h"
+#include "mc-lock.h"
 
 #endif
