@@ -58,6 +58,10 @@ static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
 		if (st->keys_in_memory)
 			printf("merge: match keys in memory: %llu (%.1f MiB)\n",
 			       (unsigned long long)st->keys_in_memory, st->keys_bytes / 1048576.0);
+		if (st->foreign_writes)
+			printf("merge: another writer changed the union data during this run (%llu "
+			       "times): the match keys in memory were reloaded from the store\n",
+			       (unsigned long long)st->foreign_writes);
 	}
 	fflush(stdout);
 }
