@@ -2,19 +2,17 @@
 # test-concurrency.sh — twelve `mucluc import` runs of a generated corpus
 # (bench/gen-corpus, 12 libraries, 30,000 records, with ground truth) started
 # at once on one store, each running its merge, then one more `mucluc merge`:
-# the same number of union records and the same pairwise precision and recall
-# as the same imports run one after the other, every record in exactly one
-# union, no store error, and the merges waited for each other saying so
-# (schemas/concurrency.md). Then: an import killed with -9 while it holds its
-# source lock leaves no lock behind.
+# the number of union records and the pairwise precision and recall of the
+# same imports run one after the other, every record in exactly one union, no
+# store error, the merges waited for each other saying so, and a rebuild from
+# the same feed finds exactly the same union records (schemas/concurrency.md).
+# Then: an import killed with -9 while it holds its source lock leaves no
+# lock behind.
 #
 # Before the merge lock, merges of concurrent imports interleaved batch by
 # batch: a bulk merge wrote its stale in-memory keys back over the others'
 # (union records doubled, recall down, for good) and a batch replayed after
 # map growth found the union counters moved ("store error — store error").
-# (This corpus gives the same unions in whatever order its libraries are
-# imported; bigger ones need not: the merger's "too common key" cap makes the
-# result depend a little on the order records arrive in.)
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || { skip "test-concurrency" "python3 is not installed"; done_testing; }
@@ -106,8 +104,35 @@ check_eq "no store error printed by any of them" "" \
 "$MUCLUC" -c "$P.ini" export --union >"$T/conc.jsonl"
 conc=$(python3 "$T/score.py" "$C/truth.tsv" "$T/conc.jsonl")
 echo "# concurrent: $conc"
-check_eq "same union records, members and pairwise precision/recall as the serial import" \
-	"$serial" "$conc"
+check "every record in exactly one union" grep -q "members 30000 distinct 30000 " <<<"$conc"
+check "the final merge saw no writer but itself" bash -c "! grep -q 'another writer' '$P.log/final.out'"
+# The merger's result depends a little on the order records arrive in (a
+# record with no edition statement can bridge two editions, and the first
+# record of a library to reach a union keeps the library's place in it), and
+# concurrent imports interleave in the feed: the same as serial means equal
+# up to that (measured: at most 1 union and 0.0005 in P or R on this corpus;
+# the lost keys cost 861 unions and 0.066 of recall).
+check "as many union records as the serial import (within 0.05%)" python3 -c '
+import sys
+a, b = (int(x.split()[1]) for x in sys.argv[1:3])
+sys.exit(abs(a - b) * 2000 > a)' "$serial" "$conc"
+check "the same pairwise precision and recall as the serial import (within 0.002)" python3 -c '
+import sys
+a, b = (x.split() for x in sys.argv[1:3])
+sys.exit(any(abs(float(a[i]) - float(b[i])) > 0.002 for i in (7, 9)))' "$serial" "$conc"
+# Exactly: a rebuild applies the same feed, in the same order, in one run
+# with every key at hand; it must find the very union records (ids and
+# members) the concurrent merges made between them: none lost a match.
+"$MUCLUC" -c "$P.ini" merge --rebuild >"$P.log/rebuild.out" 2>"$P.log/rebuild.err"
+check_eq "merge --rebuild: exit 0" 0 "$?"
+"$MUCLUC" -c "$P.ini" export --union >"$T/rebuilt.jsonl"
+unions_ids() { python3 -c '
+import json, sys
+for l in open(sys.argv[1], encoding="utf-8"):
+    u = json.loads(l)
+    print(u["id"], " ".join(sorted(u.get("members", []))))' "$1" | sort; }
+check_eq "... and it makes exactly the union records the concurrent merges made" \
+	"$(unions_ids "$T/conc.jsonl" | md5sum)" "$(unions_ids "$T/rebuilt.jsonl" | md5sum)"
 
 # -- kill -9 while holding a lock -------------------------------------------------------
 # An import reading a FIFO that never ends holds its source lock; killed
