@@ -354,7 +354,9 @@ static int kwrite_one(void *ctx, uint64_t h, const char *ref)
 		uint64_t g = 0;
 
 		k->rc = gen_bump_err(k->w, &k->mine, k->err);
-		k->rc = k->rc ? k->rc : mc_writer_commit(k->w, k->err);
+		if (k->rc)
+			return 1; /* k->w still open: keys_write aborts it */
+		k->rc = mc_writer_commit(k->w, k->err);
 		k->w = NULL;
 		k->rc = k->rc ? k->rc : mc_writer_begin(k->s, &k->w, k->err);
 		k->rc = k->rc ? k->rc : mg_gen_get(k->w, &g);
@@ -599,7 +601,10 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 			if (rc)
 				mc_error_set(err, rc, "finishing the rebuild: %s", mc_strerror(rc));
 			rc = rc ? rc : gen_bump_err(w, &mine, err);
-			rc = rc ? rc : mc_writer_commit(w, err);
+			if (rc)
+				mc_writer_abort(w);
+			else
+				rc = mc_writer_commit(w, err);
 			w = NULL;
 			if (!rc)
 				add_stats(&total, &m->st);
