@@ -76,16 +76,20 @@ static double now_s(void)
 
 static void on_lock_wait(void *ctx, const char *name, long pid, const char *holder)
 {
-	char who[64] = "";
+	char who[96];
 
 	(void)ctx;
-	if (holder[0])
-		snprintf(who, sizeof(who), " (%s)", holder);
-	if (!strncmp(name, MC_LOCK_SOURCE, strlen(MC_LOCK_SOURCE)))
-		fprintf(stderr, "mucluc: waiting for source %s, held by pid %ld%s\n",
-			name + strlen(MC_LOCK_SOURCE), pid, who);
+	/* the holder writes its note just after it gets the lock: rarely absent */
+	if (pid)
+		snprintf(who, sizeof(who), "pid %ld%s%.32s%s", pid, holder[0] ? " (" : "", holder,
+			 holder[0] ? ")" : "");
 	else
-		fprintf(stderr, "mucluc: waiting for the %s held by pid %ld%s\n", name, pid, who);
+		snprintf(who, sizeof(who), "another process");
+	if (!strncmp(name, MC_LOCK_SOURCE, strlen(MC_LOCK_SOURCE)))
+		fprintf(stderr, "mucluc: waiting for source %s, held by %s\n",
+			name + strlen(MC_LOCK_SOURCE), who);
+	else
+		fprintf(stderr, "mucluc: waiting for the %s held by %s\n", name, who);
 	fflush(stderr);
 }
 
@@ -96,7 +100,7 @@ int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
 	int rc;
 
 	mc_error_clear(&e);
-	rc = mc_lock_take(cfg->data_dir, name, holder, 0, on_lock_wait, NULL, ret, &e);
+	rc = mc_lock_take(cfg->data_dir, name, holder, on_lock_wait, NULL, ret, &e);
 	if (rc) {
 		cli_error(NULL, rc, &e);
 		return EXIT_NOTHING;

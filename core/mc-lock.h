@@ -26,26 +26,22 @@ struct mc_lock;
 #define MC_LOCK_SOURCE "source-"  /* one writer of a source's records: import or harvest */
 #define MC_LOCK_NAME_MAX 96       /* longest lock name */
 
-enum mc_lock_flags {
-	MC_LOCK_NOWAIT = 1,       /* held elsewhere: MC_E_LOCKED at once instead of waiting */
-};
-
 /* Called once when the lock is held by another process and the caller
- * will wait (not with MC_LOCK_NOWAIT): name as given, the holder's pid (0
+ * will wait: name as given, the holder's pid (0
  * when the file does not say) and its holder text ("" when unknown);
  * strings borrowed for the call. */
 typedef void (*mc_lock_wait_fn)(void *ctx, const char *name, long pid, const char *holder);
 
 /* Take lock name (see above; [A-Za-z0-9._-], at most MC_LOCK_NAME_MAX
- * bytes) under data_dir, creating <data_dir>/locks when missing, waiting
- * as long as it takes unless MC_LOCK_NOWAIT. holder (may be NULL) is a
- * short word naming the command ("import", "merge") written beside the
- * pid. on_wait may be NULL. A signal that interrupts the wait is retried.
- * Caller releases with mc_lock_release. 0 and *ret; MC_E_LOCKED
- * (MC_LOCK_NOWAIT, held elsewhere; err names the holder), MC_E_USAGE (bad
- * name), -ENOMEM, -errno (the lock file cannot be opened or locked); err
+ * bytes, not starting with '.') under data_dir, creating <data_dir>/locks
+ * when missing, waiting as long as it takes (the holder is working; if it
+ * dies the kernel releases the lock). holder (may be NULL) is a short word
+ * naming the command ("import", "merge") written beside the pid. on_wait
+ * may be NULL. A signal that interrupts the wait is retried. Caller
+ * releases with mc_lock_release. 0 and *ret; MC_E_USAGE (bad name),
+ * -ENOMEM, -errno (the lock file cannot be created, opened or locked); err
  * filled in. *ret set only on success. */
-int mc_lock_take(const char *data_dir, const char *name, const char *holder, unsigned flags,
+int mc_lock_take(const char *data_dir, const char *name, const char *holder,
 		 mc_lock_wait_fn on_wait, void *ctx, struct mc_lock **ret, struct mc_error *err);
 
 /* Release and free. NULL is a no-op. */

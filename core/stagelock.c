@@ -68,7 +68,7 @@ static void note_write(int fd, const char *holder)
 	}
 }
 
-int mc_lock_take(const char *data_dir, const char *name, const char *holder, unsigned flags,
+int mc_lock_take(const char *data_dir, const char *name, const char *holder,
 		 mc_lock_wait_fn on_wait, void *ctx, struct mc_lock **ret, struct mc_error *err)
 {
 	char path[PATH_MAX], who[NOTE_MAX];
@@ -98,11 +98,6 @@ int mc_lock_take(const char *data_dir, const char *name, const char *holder, uns
 			return mc_error_set(err, rc, "cannot lock %s: %s", path, strerror(-rc));
 		}
 		note_read(fd, &pid, who, sizeof(who));
-		if (flags & MC_LOCK_NOWAIT) {
-			close(fd);
-			return mc_error_set(err, MC_E_LOCKED, "the %s lock is held by pid %ld%s%s%s",
-					    name, pid, who[0] ? " (" : "", who, who[0] ? ")" : "");
-		}
 		if (on_wait)
 			on_wait(ctx, name, pid, who);
 		while (flock(fd, LOCK_EX)) {
