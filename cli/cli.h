@@ -38,9 +38,16 @@ int cmd_stats(const struct cli *cli, int argc, char **argv);
 int cmd_merge(const struct cli *cli, int argc, char **argv);
 int cmd_dedup(const struct cli *cli, int argc, char **argv);
 
-/* The merge stage on an open store (cmd-merge.c): prints a summary line.
+/* The merge stage on an open store (cmd-merge.c), under the merge lock of
+ * cfg's data directory (waited for, saying so): prints a summary line.
  * EXIT_ALL_GOOD or EXIT_PARTLY (error printed). */
-int cli_run_merge(struct mc_store *s, unsigned flags, int verbose);
+int cli_run_merge(const struct mc_config *cfg, struct mc_store *s, unsigned flags, int verbose);
+/* Take stage lock name (mc-lock.h) of cfg's data directory for command
+ * holder, printing "mucluc: waiting for ... held by pid N" on stderr when
+ * another process has it. 0 and *ret (release with mc_lock_release), or
+ * EXIT_NOTHING (why printed). */
+int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
+	     struct mc_lock **ret);
 /* `export --union`: every live union record to stdout. Exit status. */
 int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
 int cmd_harvest(const struct cli *cli, int argc, char **argv);

@@ -16,5 +16,6 @@
 #include "mc-config.h"
 #include "mc-import.h"
 #include "mc-output.h"
+#include "mc-lock.h"
 
 #endif

@@ -21,7 +21,8 @@
 #define MG_DB_KEY "mg_key"
 #define MG_DB_FEED "mg_feed"
 #define MG_DB_OVERRIDE "mg_override"
-#define MG_DB_STATE "mg_state"     /* "epoch" (u64be), "rebuild" (present while one runs) */
+#define MG_DB_STATE "mg_state"     /* "epoch" (u64be), "rebuild" (present while one runs),
+				    * "gen" (u64be, see mg_gen_bump) */
 
 #define MG_MAX_KEYS 24            /* match keys per record */
 #define MG_MAX_KEY_REFS 64        /* members listed under one key: more = not discriminating */
@@ -192,6 +193,27 @@ struct mg_merger {
 	uint64_t pref_uid;       /* a rebuild: the union id the record being placed had ... */
 	uint64_t pref_uid2;      /* ... and the one it started */
 };
+
+/* ---- the merger's write generation (kv-store.c) ----
+ * mg_state "gen" (u64be; absent = 0) is bumped by every batch that writes
+ * union data (merge batches, rebuild steps, the key write-back, overrides,
+ * and `check --repair` when it rewrites mg_ data), before it commits. A run
+ * that keeps state across batches (a bulk run's keys in memory) remembers
+ * the value its last batch left: another value at the start of its next
+ * batch means another writer came in between.
+ * To use a store-wide counter instead (mc_writer_generation), change these
+ * two; note that one would also move with every import batch. */
+/* The generation as batch w sees it. 0 or a store error. */
+int mg_gen_get(struct mc_writer *w, uint64_t *ret);
+/* Bump it in batch w; *ret (may be NULL) gets the new value. 0 or error. */
+int mg_gen_bump(struct mc_writer *w, uint64_t *ret);
+
+/* mg_store_merge with batches of `batch` feed entries (0: 10,000),
+ * calling between(ctx, s) after each committed batch of the run, no batch
+ * open (tests: another writer comes in between). */
+int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size_t batch,
+			   void (*between)(void *ctx, struct mc_store *s), void *ctx,
+			   struct mg_stats *st, struct mc_error *err);
 
 /* Read epoch and rebuild mark from mg_state (after the kv changed). */
 int mg_merger_load_state(struct mg_merger *m);

@@ -30,6 +30,8 @@ struct mg_stats {
 	uint64_t candidates_read; /* candidate summaries read and verified */
 	uint64_t keys_in_memory;  /* a bulk run: match keys it kept in memory ... */
 	uint64_t keys_bytes;      /* ... and the bytes they took */
+	uint64_t foreign_writes;  /* a bulk run: times it found union data written by another
+				   * writer between its batches (keys then reloaded from mg_member) */
 };
 
 /* A merger on an in-memory table (tests, benchmarks). Caller frees with
@@ -71,7 +73,12 @@ int mg_rebuild_finish(struct mg_merger *m);
  * committing union data, union feed and cursor together. A run with a large
  * backlog (at least 10,000 entries and 1/16 of the members) keeps the match
  * keys in memory and writes mg_key back in key order at the end
- * (MG_MERGE_BULK / MG_MERGE_NO_BULK force either way; same result). flags:
+ * (MG_MERGE_BULK / MG_MERGE_NO_BULK force either way; same result).
+ * Union data has one writer at a time: callers hold the merge lock
+ * (mc-lock.h, MC_LOCK_MERGE; schemas/concurrency.md). A bulk run that
+ * finds union data written by another writer between two of its batches
+ * anyway (the merger's write generation in mg_state moved) reloads its
+ * keys from mg_member and goes on (st->foreign_writes). flags:
  * MG_MERGE_REBUILD clears everything first and applies every stored record.
  * now: datestamp for union changes (0: time()). st (may be NULL) gets the
  * totals. 0 or error. */
@@ -124,7 +131,8 @@ enum mg_override_kind { MG_NEVER = 1, MG_JOIN = 2, MG_SPLIT = 3 };
  * 0, MC_E_USAGE. */
 int mg_override_set(struct mg_merger *m, int kind, const char *ref1, const char *ref2);
 /* Store an override and re-cluster on the store (one batch). A union id
- * given to MG_SPLIT splits every member of it. 0 or error. */
+ * given to MG_SPLIT splits every member of it. Callers hold the merge lock
+ * as for mg_store_merge. 0 or error. */
 int mg_store_override(struct mc_store *s, int kind, const char *id1, const char *id2,
 		      int64_t now, struct mc_error *err);
 
