@@ -46,6 +46,25 @@ static void sk_trim(void *ctx)
 	mc_writer_trim(ctx, MG_TRIM_RSS);
 }
 
+const char *mg_writer_why(const struct mc_writer *w, int rc)
+{
+	const char *t = w ? mc_writer_errmsg(w) : "";
+
+	return t[0] ? t : mc_strerror(rc);
+}
+
+const char *mg_kv_why(const struct mg_kv *kv, int rc)
+{
+	const char *t = kv->why ? kv->why(kv->ctx) : NULL;
+
+	return t && t[0] ? t : mc_strerror(rc);
+}
+
+static const char *sk_why(void *ctx)
+{
+	return mc_writer_errmsg(ctx);
+}
+
 void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 {
 	m->kv.ctx = w;
@@ -56,6 +75,7 @@ void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 	m->kv.seq_next = sk_seq;
 	m->kv.clear = sk_clear;
 	m->kv.trim = sk_trim;
+	m->kv.why = sk_why;
 	mg_merger_load_state(m);
 }
 
@@ -223,7 +243,7 @@ static int gen_bump_err(struct mc_writer *w, uint64_t *ret, struct mc_error *err
 	int rc = mg_gen_bump(w, ret);
 
 	return rc ? mc_error_set(err, rc, "bumping the merger's write generation in %s: %s",
-				 MG_DB_STATE, mc_strerror(rc))
+				 MG_DB_STATE, mg_writer_why(w, rc))
 		  : 0;
 }
 
@@ -297,7 +317,7 @@ static int keys_load(struct mc_writer *w, struct mg_kidx *x, uint64_t epoch,
 		rc = l.rc;
 	if (rc)
 		return mc_error_set(err, rc, "loading the match keys from %s: %s", MG_DB_MEMBER,
-				    mc_strerror(rc));
+				    mg_writer_why(w, rc));
 	return 0;
 }
 
@@ -316,7 +336,7 @@ static int keys_recheck(struct mc_writer *w, struct mg_merger *m, struct mg_kidx
 
 	if (rc)
 		return mc_error_set(err, rc, "reading the merger's write generation in %s: %s",
-				    MG_DB_STATE, mc_strerror(rc));
+				    MG_DB_STATE, mg_writer_why(w, rc));
 	if (g == mine)
 		return 0;
 	m->kidx = NULL;
@@ -331,7 +351,7 @@ static int keys_recheck(struct mc_writer *w, struct mg_merger *m, struct mg_kidx
 	m->kidx = *kidx;
 	rc = mc_writer_state_set(w, "merger", "keys", "stale");
 	if (rc)
-		return mc_error_set(err, rc, "marking the match keys: %s", mc_strerror(rc));
+		return mc_error_set(err, rc, "marking the match keys: %s", mg_writer_why(w, rc));
 	m->st.foreign_writes++;
 	return 0;
 }
@@ -374,7 +394,7 @@ static int kwrite_one(void *ctx, uint64_t h, const char *ref)
 	memcpy(key + 8, ref, rl);
 	k->rc = mc_writer_kv_append(k->w, MG_DB_KEY, key, 8 + rl, "", 0);
 	if (k->rc) {
-		mc_error_set(k->err, k->rc, "writing the match keys: %s", mc_strerror(k->rc));
+		mc_error_set(k->err, k->rc, "writing the match keys: %s", mg_writer_why(k->w, k->rc));
 		return 1;
 	}
 	k->n++;
@@ -401,8 +421,9 @@ static int keys_write(struct mc_store *s, struct mg_merger *m, struct mg_kidx **
 	}
 	rc = mc_writer_kv_clear(k.w, MG_DB_KEY);
 	if (rc) {
+		mc_error_set(err, rc, "clearing the match keys: %s", mg_writer_why(k.w, rc));
 		mc_writer_abort(k.w);
-		return mc_error_set(err, rc, "clearing the match keys: %s", mc_strerror(rc));
+		return rc;
 	}
 	rc = mg_kidx_sorted(*x, kwrite_one, &k);
 	if (k.foreign) {
@@ -413,7 +434,7 @@ static int keys_write(struct mc_store *s, struct mg_merger *m, struct mg_kidx **
 	if (k.rc)
 		rc = k.rc;
 	else if (rc)
-		rc = mc_error_set(err, rc, "writing the match keys: %s", mc_strerror(rc));
+		rc = mc_error_set(err, rc, "writing the match keys: %s", mg_writer_why(k.w, rc));
 	if (!rc)
 		rc = mc_writer_state_set(k.w, "merger", "keys", NULL);
 	if (!rc)
@@ -479,7 +500,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 			rc = mg_rebuild_begin(m);
 			rc = rc ? rc : mc_writer_state_set(w, "merger", "cursor", NULL);
 			if (rc) {
-				mc_error_set(err, rc, "clearing the union data: %s", mc_strerror(rc));
+				mc_error_set(err, rc, "clearing the union data: %s", mg_writer_why(w, rc));
 				goto done;
 			}
 		}
@@ -494,7 +515,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 				goto done;
 			}
 		} else if (rc != MC_E_NOTFOUND) {
-			mc_error_set(err, rc, "reading the merger cursor: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "reading the merger cursor: %s", mg_writer_why(w, rc));
 			goto done;
 		}
 		if (first) {
@@ -511,7 +532,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 				rc = rc < 0 ? rc : 0;
 			}
 			if (rc) {
-				mc_error_set(err, rc, "sizing the run: %s", mc_strerror(rc));
+				mc_error_set(err, rc, "sizing the run: %s", mg_writer_why(w, rc));
 				goto done;
 			}
 			/* stale keys can only be repaired in memory */
@@ -526,7 +547,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 					goto done;
 				rc = mc_writer_state_set(w, "merger", "keys", "stale");
 				if (rc) {
-					mc_error_set(err, rc, "marking the match keys: %s", mc_strerror(rc));
+					mc_error_set(err, rc, "marking the match keys: %s", mg_writer_why(w, rc));
 					goto done;
 				}
 				dirty = 1;
@@ -539,7 +560,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 		if (c.rc)
 			rc = c.rc;
 		if (rc < 0) {
-			mc_error_set(err, rc, "reading the change feed: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "reading the change feed: %s", mg_writer_why(w, rc));
 			goto done;
 		}
 		rc = 0;
@@ -571,7 +592,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 		rc = mc_writer_state_set(w, "merger", "cursor", buf);
 		collect_free(&c);
 		if (rc) {
-			mc_error_set(err, rc, "saving the merger cursor: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "saving the merger cursor: %s", mg_writer_why(w, rc));
 			goto done;
 		}
 		if ((rc = gen_bump_err(w, &mine, err)))
@@ -599,7 +620,7 @@ int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size
 				mg_merger_set_time(m, now);
 			rc = mg_rebuild_finish(m);
 			if (rc)
-				mc_error_set(err, rc, "finishing the rebuild: %s", mc_strerror(rc));
+				mc_error_set(err, rc, "finishing the rebuild: %s", mg_writer_why(w, rc));
 			rc = rc ? rc : gen_bump_err(w, &mine, err);
 			if (rc)
 				mc_writer_abort(w);
@@ -715,13 +736,13 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 		rc = mg_override_set(m, kind, refs[0], refs[1]);
 	}
 	if (rc) {
-		mc_error_set(err, rc, "storing the rule: %s", mc_strerror(rc));
+		mc_error_set(err, rc, "storing the rule: %s", mg_writer_why(w, rc));
 		goto done;
 	}
 	for (i = 0; !rc && i < nrefs; i++)
 		rc = mg_merger_replace(m, refs[i]);
 	if (rc) {
-		mc_error_set(err, rc, "re-clustering: %s", mc_strerror(rc));
+		mc_error_set(err, rc, "re-clustering: %s", mg_writer_why(w, rc));
 		goto done;
 	}
 	if ((rc = gen_bump_err(w, NULL, err)))

@@ -928,7 +928,7 @@ int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_
 			mc_error_field(err->source, sizeof(err->source), rec->source);
 			mc_error_field(err->record_id, sizeof(err->record_id), rec->local_id);
 		}
-		return mc_error_set(err, rc, "merging %s: %s", ref, mc_strerror(rc));
+		return mc_error_set(err, rc, "merging %s: %s", ref, mg_kv_why(&m->kv, rc));
 	}
 	return 0;
 }

@@ -44,7 +44,16 @@ struct mg_kv {
 	/* optional: called every few hundred reads of a long walk or run, to
 	 * keep the store's mapped pages out of RSS */
 	void (*trim)(void *ctx);
+	/* optional: what the last failed call was doing and why, in the
+	 * backend's words ("mdb_put into mg_key: MDB_MAP_FULL: ..."); "" or
+	 * NULL when it has nothing to add to the error code. Borrowed. */
+	const char *(*why)(void *ctx);
 };
+
+/* The backend's account of the last failure, else mc_strerror(rc). */
+const char *mg_kv_why(const struct mg_kv *kv, int rc);
+/* mc_writer_errmsg(w) when it says something, else mc_strerror(rc). */
+const char *mg_writer_why(const struct mc_writer *w, int rc);
 
 #define MG_TRIM_EVERY 32          /* records applied between trims */
 #define MG_TRIM_WALK 1024         /* pairs of a walk between trims */
