@@ -22,6 +22,7 @@
 #   --libs LIST   also route these libraries' allocations through the counter:
 #                 libxml2, jansson or libxml2,jansson (MUCLUC_TORTURE_LIBS)
 #   --case NAME   only this case (init, import-a, import-b, rebuild); repeatable
+#   -j N          N runs at once (default: the number of CPUs; TORTURE_JOBS)
 # Environment: MUCLUC (the normal build's mucluc), MUCLUC_TORTURE (the
 # torture build's mucluc-torture, built with -Dtorture=true and ASan+UBSan).
 # Prints one TAP line per case ("ok N - ..."); exits 1 if any run failed.
@@ -31,6 +32,7 @@ MUCLUC=${MUCLUC:-$SRCDIR/build/cli/mucluc}
 MUCLUC_TORTURE=${MUCLUC_TORTURE:-$SRCDIR/build-asan/tests/torture/mucluc-torture}
 DATA=$SRCDIR/tests/torture/data
 dense=${TORTURE_DENSE:-60}
+jobs=${TORTURE_JOBS:-$(nproc 2>/dev/null || echo 1)}
 stride=${TORTURE_STRIDE:-7}
 all=0
 libs=
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--all) all=1 ;;
 	--libs) libs=$2; shift ;;
 	--case) cases+=("$2"); shift ;;
+	-j) jobs=$2; shift ;;
 	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "torture: unknown option '$1'" >&2; exit 2 ;;
 	esac
@@ -110,12 +113,13 @@ print("\n".join(sorted(out)))' || echo "export --union failed"
 	} >"$2"
 }
 
-# integrity CFG: the normal build opens and reads the store; check when present
+# integrity CFG ERRFILE: the normal build opens and reads the store; check
+# when present
 integrity() {
-	"$MUCLUC" -c "$1" stats >/dev/null 2>"$T/int.err" || { echo "stats failed: $(head -3 "$T/int.err")"; return 1; }
-	"$MUCLUC" -c "$1" export >/dev/null 2>"$T/int.err" || { echo "export failed: $(head -3 "$T/int.err")"; return 1; }
+	"$MUCLUC" -c "$1" stats >/dev/null 2>"$2" || { echo "stats failed: $(head -3 "$2")"; return 1; }
+	"$MUCLUC" -c "$1" export >/dev/null 2>"$2" || { echo "export failed: $(head -3 "$2")"; return 1; }
 	if [ "$have_check" -eq 1 ]; then
-		"$MUCLUC" -c "$1" check >"$T/int.err" 2>&1 || { echo "check failed: $(head -5 "$T/int.err")"; return 1; }
+		"$MUCLUC" -c "$1" check >"$2" 2>&1 || { echo "check failed: $(head -5 "$2")"; return 1; }
 	fi
 	return 0
 }
@@ -124,6 +128,78 @@ integrity() {
 trace() {
 	sed -n '/^fail /,/^end$/p' "$1" | grep -oE '\(\+0x[0-9a-f]+\)' | tr -d '()+' |
 		addr2line -f -i -p -e "$MUCLUC_TORTURE" 2>/dev/null | grep -v '^??' | sed -n '3,14p' | sed 's/^/#       /'
+}
+
+# next_n N: the N to try after N (every N, or dense then sampled)
+next_n() {
+	local last=$1 n
+	if [ "$all" -eq 1 ] || [ "$last" -lt "$dense" ] || [ "$last" -gt "$count" ]; then
+		n=$((last + 1))  # past the count-only run's total: one by one until nothing fires
+	else
+		n=$((last + stride))
+		# always try the last allocation, then one past the end
+		[ "$n" -gt "$count" ] && [ "$last" -lt "$count" ] && n=$count
+		[ "$n" -gt $((count + 1)) ] && n=$((count + 1))
+	fi
+	echo "$n"
+}
+
+# one_run CASE N DIR: one tortured run of the case's command on a fresh copy of
+# its data directory, all under DIR; leaves DIR/fired when the failure fired,
+# DIR/absorbed when it fired and the command still exited 0, DIR/report (the
+# lines to print) when the run broke a rule
+one_run() {
+	local c=$1 n=$2 d=$3 w=$3/run rc fired=0 why= msg
+	rm -rf "$d"; mkdir -p "$d"; cp -a "$T/base.$c" "$w"
+	MUCLUC_TORTURE_FAIL=$n MUCLUC_TORTURE_LOG=$d/log \
+		"$MUCLUC_TORTURE" -c "$w/mucluc.ini" "${cmd[@]}" >"$d/out" 2>"$d/err"
+	rc=$?
+	grep -q "^fail $n\$" "$d/log" 2>/dev/null && { fired=1; : >"$d/fired"; }
+	if [ "$rc" -ge 128 ]; then
+		why="killed by signal $((rc - 128))"
+	elif grep -qE 'Sanitizer|runtime error:' "$d/err"; then
+		why="sanitizer report (exit $rc)"
+	elif [ "$rc" -gt 2 ]; then
+		why="exit $rc"
+	elif [ "$fired" -eq 1 ] && [ "$rc" -ne 0 ] && ! grep -qiE 'memory|ENOMEM' "$d/err"; then
+		why="exit $rc without naming the memory shortage"
+	elif [ "$fired" -eq 0 ] && [ "$rc" -ne 0 ]; then
+		why="exit $rc with no allocation failed"
+	fi
+	if [ -z "$why" ] && [ "$rc" -eq 0 ]; then
+		if [ "$fired" -eq 1 ]; then
+			: >"$d/absorbed"
+			# TORTURE_VERBOSE=1: where the failures that change nothing are
+			[ -n "${TORTURE_VERBOSE:-}" ] && { echo "# $c N=$n absorbed (exit 0)"; trace "$d/log"; } >"$d/report"
+		fi
+		snapshot "$w/mucluc.ini" "$d/snap"
+		cmp -s "$T/ref.snap" "$d/snap" || why="exit 0 but the store differs from a clean run's"
+	fi
+	# a failed init may leave no store: nothing to open before the retry
+	if [ -z "$why" ] && { [ "$c" != init ] || [ "$rc" -eq 0 ]; }; then
+		msg=$(integrity "$w/mucluc.ini" "$d/int.err") || why="store left behind: $msg"
+	fi
+	if [ -z "$why" ] && [ "$rc" -ne 0 ]; then
+		if ! "$MUCLUC" -c "$w/mucluc.ini" "${cmd[@]}" >/dev/null 2>"$d/retry.err"; then
+			why="the normal build's retry fails: $(head -3 "$d/retry.err")"
+		else
+			snapshot "$w/mucluc.ini" "$d/snap"
+			if ! cmp -s "$T/ref.snap" "$d/snap"; then
+				why="after the retry the store differs from a clean run's"
+			elif [ "$have_check" -eq 1 ] &&
+				! "$MUCLUC" -c "$w/mucluc.ini" check >"$d/int.err" 2>&1; then
+				why="check fails after the retry: $(head -5 "$d/int.err")"
+			fi
+		fi
+	fi
+	if [ -n "$why" ]; then
+		{
+			echo "# $c N=$n: $why"
+			head -c 3000 "$d/err" | head -25 | sed 's/^/#     /'
+			[ "$fired" -eq 1 ] && trace "$d/log"
+		} >"$d/report"
+	fi
+	return 0
 }
 
 tap_n=0
@@ -154,74 +230,22 @@ for c in "${cases[@]}"; do
 		head -20 "$T/cnt.err" | sed 's/^/#   /'
 		continue
 	fi
-	runs=0 bad=0 fired_ok0=0 n=0
-	while :; do
-		last=$n
-		if [ "$all" -eq 1 ] || [ "$n" -lt "$dense" ]; then
-			n=$((n + 1))
-		else
-			n=$((n + stride))
-			# always try the last allocation, then one past the end
-			[ "$n" -gt "$count" ] && [ "$last" -lt "$count" ] && n=$count
-			[ "$n" -gt $((count + 1)) ] && [ "$last" -le "$count" ] && n=$((count + 1))
-			# past the count-only run's total: one by one until nothing fires
-			[ "$last" -gt "$count" ] && n=$((last + 1))
-		fi
-		w=$T/run
-		rm -rf "$w"; cp -a "$T/base.$c" "$w"; rm -f "$T/run.log"
-		MUCLUC_TORTURE_FAIL=$n MUCLUC_TORTURE_LOG=$T/run.log \
-			"$MUCLUC_TORTURE" -c "$w/mucluc.ini" "${cmd[@]}" >"$T/run.out" 2>"$T/run.err"
-		rc=$?
-		runs=$((runs + 1))
-		fired=0
-		grep -q "^fail $n\$" "$T/run.log" 2>/dev/null && fired=1
-		why=
-		if [ "$rc" -ge 128 ]; then
-			why="killed by signal $((rc - 128))"
-		elif grep -qE 'Sanitizer|runtime error:' "$T/run.err"; then
-			why="sanitizer report (exit $rc)"
-		elif [ "$rc" -gt 2 ]; then
-			why="exit $rc"
-		elif [ "$fired" -eq 1 ] && [ "$rc" -ne 0 ] &&
-			! grep -qiE 'memory|ENOMEM' "$T/run.err"; then
-			why="exit $rc without naming the memory shortage"
-		elif [ "$fired" -eq 0 ] && [ "$rc" -ne 0 ]; then
-			why="exit $rc with no allocation failed"
-		fi
-		if [ -z "$why" ] && [ "$rc" -eq 0 ]; then
-			if [ "$fired" -eq 1 ]; then
-				fired_ok0=$((fired_ok0 + 1))
-				# TORTURE_VERBOSE=1: where the failures that change nothing are
-				[ -n "${TORTURE_VERBOSE:-}" ] && { echo "# $c N=$n absorbed (exit 0)"; trace "$T/run.log"; }
-			fi
-			snapshot "$w/mucluc.ini" "$T/run.snap"
-			cmp -s "$T/ref.snap" "$T/run.snap" ||
-				why="exit 0 but the store differs from a clean run's"
-		fi
-		# a failed init may leave no store: nothing to open before the retry
-		if [ -z "$why" ] && { [ "$c" != init ] || [ "$rc" -eq 0 ]; }; then
-			msg=$(integrity "$w/mucluc.ini") || why="store left behind: $msg"
-		fi
-		if [ -z "$why" ] && [ "$rc" -ne 0 ]; then
-			if ! "$MUCLUC" -c "$w/mucluc.ini" "${cmd[@]}" >/dev/null 2>"$T/retry.err"; then
-				why="the normal build's retry fails: $(head -3 "$T/retry.err")"
-			else
-				snapshot "$w/mucluc.ini" "$T/run.snap"
-				if ! cmp -s "$T/ref.snap" "$T/run.snap"; then
-					why="after the retry the store differs from a clean run's"
-				elif [ "$have_check" -eq 1 ] &&
-					! "$MUCLUC" -c "$w/mucluc.ini" check >"$T/int.err" 2>&1; then
-					why="check fails after the retry: $(head -5 "$T/int.err")"
-				fi
-			fi
-		fi
-		if [ -n "$why" ]; then
-			bad=$((bad + 1))
-			echo "# $c N=$n: $why"
-			head -c 3000 "$T/run.err" | head -25 | sed 's/^/#     /'
-			[ "$fired" -eq 1 ] && trace "$T/run.log"
-		fi
-		[ "$fired" -eq 0 ] && break
+	runs=0 bad=0 fired_ok0=0 n=0 done_=0
+	while [ "$done_" -eq 0 ]; do
+		batch=()
+		for ((j = 0; j < jobs; j++)); do
+			n=$(next_n "$n")
+			batch+=("$n")
+			one_run "$c" "$n" "$T/s$j" &
+		done
+		wait
+		for ((j = 0; j < jobs; j++)); do
+			d=$T/s$j
+			runs=$((runs + 1))
+			[ -s "$d/report" ] && { bad=$((bad + 1)); cat "$d/report"; }
+			[ -e "$d/absorbed" ] && fired_ok0=$((fired_ok0 + 1))
+			[ -e "$d/fired" ] || done_=1
+		done
 	done
 	total_runs=$((total_runs + runs))
 	t1=$(date +%s)
