@@ -19,8 +19,9 @@
 #   (default)     every N up to $TORTURE_DENSE (60), then every
 #                 $TORTURE_STRIDE-th (7) above, and always the last N
 #   --all         every N: the full torture
-#   --libs LIST   also route these libraries' allocations through the counter:
-#                 libxml2, jansson or libxml2,jansson (MUCLUC_TORTURE_LIBS)
+#   --libs LIST   route these libraries' allocations through the counter too
+#                 (MUCLUC_TORTURE_LIBS): default libxml2,jansson; '' for only
+#                 the allocations mucluc's own code makes
 #   --case NAME   only this case (init, import-a, import-b, rebuild); repeatable
 #   -j N          N runs at once (default: the number of CPUs; TORTURE_JOBS)
 # Environment: MUCLUC (the normal build's mucluc), MUCLUC_TORTURE (the
@@ -35,7 +36,7 @@ dense=${TORTURE_DENSE:-60}
 jobs=${TORTURE_JOBS:-$(nproc 2>/dev/null || echo 1)}
 stride=${TORTURE_STRIDE:-7}
 all=0
-libs=
+libs=libxml2,jansson
 cases=()
 while [ $# -gt 0 ]; do
 	case $1 in
