@@ -132,7 +132,7 @@ int mg_shared_id(const struct mg_mem *a, const struct mg_mem *b);
  * "In lần 2" = 2); 0 when none is recognised. */
 int mg_edition_number(const char *s);
 /* Pages from an extent ("215 tr. ; 21 cm", "xii, 340 p."): the largest
- * number followed by a page word; 0 when none. */
+ * number followed by a page word; 0 when none, -ENOMEM when out of memory. */
 int mg_extent_pages(const char *s);
 /* Bounded edit distance of a[0..al) and b[0..bl); returns max+1 when above max. */
 int mg_edit_distance(const char *a, size_t al, const char *b, size_t bl, int max);
