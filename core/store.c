@@ -39,6 +39,7 @@
 enum log_type {
 	LOG_REC = 1, LOG_STATE_SET = 2, LOG_STATE_DEL = 3,
 	LOG_KV_PUT = 4, LOG_KV_DEL = 5, LOG_KV_CLEAR = 6, LOG_SEQ = 7, LOG_KV_APPEND = 8,
+	LOG_COUNTS = 9,   /* mc_writer_counts_set (repair): source -> u64le present, deleted */
 };
 #define OUTCOME_PENDING 0xff
 #define LOG_HDR 10   /* type, outcome, u32 key length, u32 value length */
@@ -1373,6 +1374,9 @@ static int apply_seq(struct mc_writer *w, const unsigned char *key, size_t klen,
 	return rc;
 }
 
+static int apply_counts(struct mc_writer *w, const unsigned char *key, size_t klen,
+			const unsigned char *val, size_t vlen);
+
 static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, size_t klen,
 		       unsigned char *val, size_t vlen, int *outcome)
 {
@@ -1413,6 +1417,8 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 		return mdb_drop(w->txn, e->dbi, 0);
 	case LOG_SEQ:
 		return apply_seq(w, key, klen, val, vlen);
+	case LOG_COUNTS:
+		return apply_counts(w, key, klen, val, vlen);
 	}
 	return MC_E_CORRUPT;
 }
@@ -2633,4 +2639,88 @@ int mc_writer_kv_clear(struct mc_writer *w, const char *db)
 		return rc;
 	kv_log_key(w, e, NULL, 0);
 	return writer_apply(w, LOG_KV_CLEAR, w->key, w->klen, NULL, 0, NULL, NULL);
+}
+
+/* ---- support for `mucluc check` (core/store-check.c) ---- */
+
+/* Set the cached counts of a source (kept through a replay: logged). */
+static int apply_counts(struct mc_writer *w, const unsigned char *key, size_t klen,
+			const unsigned char *val, size_t vlen)
+{
+	struct counts_ent *e;
+	int rc;
+
+	if (vlen != 16)
+		return MC_E_CORRUPT;
+	rc = counts_get(w, (const char *)key, klen, &e);
+	if (rc)
+		return rc;
+	e->present = mc_get_le64(val);
+	e->deleted = mc_get_le64(val + 8);
+	e->dirty = 1;
+	return 0;
+}
+
+int mc_writer_counts_set(struct mc_writer *w, const char *source, uint64_t present,
+			 uint64_t deleted, struct mc_source_counts *old)
+{
+	unsigned char v[16];
+	struct counts_ent *e;
+	size_t slen;
+	int rc = writer_check(w, NULL);
+
+	if (rc)
+		return rc;
+	if (!source_valid(source, &slen))
+		return MC_E_USAGE;
+	rc = counts_get(w, source, slen, &e);
+	if (rc)
+		return w->failed = xlate(rc);
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		memcpy(old->source, source, slen);
+		old->present = e->present;
+		old->deleted = e->deleted;
+		old->last_change = e->last_change;
+	}
+	if (e->present == present && e->deleted == deleted)
+		return 0;
+	mc_put_le64(v, present);
+	mc_put_le64(v + 8, deleted);
+	rc = writer_apply(w, LOG_COUNTS, source, slen, v, 16, NULL, NULL);
+	return rc ? rc : 1;
+}
+
+int mc_reader_seq_get(struct mc_reader *r, const char *name, uint64_t *ret)
+{
+	unsigned char kb[4 + SEQ_NAME_MAX];
+	MDB_val k, v;
+	size_t n;
+	int rc;
+
+	if (!r || !name || !ret)
+		return MC_E_USAGE;
+	n = strnlen(name, SEQ_NAME_MAX + 1);
+	if (n == 0 || n > SEQ_NAME_MAX)
+		return MC_E_USAGE;
+	memcpy(kb, "seq:", 4);
+	memcpy(kb + 4, name, n);
+	k.mv_size = 4 + n;
+	k.mv_data = kb;
+	*ret = 0;
+	rc = mdb_get(r->txn, r->s->dbi_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MC_E_NOTFOUND;
+	if (rc)
+		return xlate(rc);
+	if (v.mv_size != 8)
+		return MC_E_CORRUPT;
+	*ret = mc_get_le64(v.mv_data);
+	return 0;
+}
+
+void mc_reader_trim(struct mc_reader *r, uint64_t max_rss)
+{
+	if (r)
+		store_trim(r->s, r->txn, max_rss ? max_rss : r->s->trim_rss);
 }
