@@ -158,7 +158,7 @@ int cmd_check(const struct cli *cli, int argc, char **argv)
 			fprintf(stderr, "mucluc check: nothing that can be derived was wrong\n");
 		fflush(stdout);
 		/* check again, on a new snapshot */
-		fprintf(stderr, "mucluc check: %" PRIu64 " repairs; checking again\n", c.repaired);
+		fprintf(stderr, "mucluc check: %" PRIu64 " repaired; checking again\n", c.repaired);
 		mc_store_check_res_free(&sres);
 		c.problems = c.repaired = c.notes = 0;
 		ret = run_checks(s, &c, &sres, &mres);

@@ -140,4 +140,5 @@ check_eq "a second concurrent run exits 2" 2 "$rc"
 check "... saying another harvest is running" grep -q "another harvest is running" "$T/err"
 wait "$hp"; rc=$?
 check_eq "... while the first completes (exit 0)" 0 "$rc"
+mc_check_stores
 done_testing
