@@ -233,6 +233,7 @@ void mc_check_report(struct mc_check *c, int kind, const char *fmt, ...)
 struct mc_store_check_res {
 	uint64_t feed_last;     /* newest record feed sequence */
 	uint64_t records, present, deleted;
+	int records_complete;   /* every record was walked (none failed to decode) */
 	int counts_bad;         /* some source count disagrees with its records */
 	int cursor_bad;         /* some consumer cursor is past the feed's end */
 	char (*sources)[64];    /* sources listed in `sources` (owned) */

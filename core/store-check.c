@@ -197,6 +197,7 @@ static int check_counts(struct mc_reader *r, struct mc_check *c, struct mc_store
 		memset(cnt.seen, 1, cnt.n);
 	} else if (!rc) {
 		source_done(&x);
+		res->records_complete = 1;
 	}
 	for (i = 0; !rc && i < cnt.n; i++)
 		if (!cnt.seen[i] && (cnt.v[i].present || cnt.v[i].deleted)) {
