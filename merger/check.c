@@ -533,6 +533,98 @@ static int record_one(void *ctx, struct mc_record *rec)
 	return 0;
 }
 
+/* ---- librarians' rules (mg_override) ---- */
+
+static int is_ref(const char *s, size_t n)
+{
+	const char *c = memchr(s, ':', n);
+
+	return n && n <= MG_MAX_REF && c && c != s && c + 1 < s + n && !memchr(s, '\t', n);
+}
+
+/* The partner list "J\t<a>" names b. */
+static int partner_listed(struct ck *x, const char *a, size_t al, const char *b, size_t bl)
+{
+	char k[MG_MAX_REF + 3];
+	struct mg_rd r;
+	const void *v;
+	size_t vl;
+	uint64_t n, i;
+
+	memcpy(k, "J\t", 2);
+	memcpy(k + 2, a, al);
+	if (mc_reader_kv_get(x->r, MG_DB_OVERRIDE, k, 2 + al, &v, &vl))
+		return 0;
+	r.p = v;
+	r.end = (const unsigned char *)v + vl;
+	r.bad = 0;
+	n = mg_get_u(&r);
+	for (i = 0; i < n && !r.bad; i++) {
+		const char *p = mg_get_s(&r, x->a);
+
+		if (p && strlen(p) == bl && !memcmp(p, b, bl))
+			return 1;
+	}
+	return 0;
+}
+
+static int override_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct ck *x = ctx;
+	const char *p = k, *tab;
+	int kind = kl > 2 && p[1] == '\t' ? p[0] : 0;
+	int show = (int)(kl > 200 ? 200 : kl), c;
+	char name[201];
+
+	/* the key as printed: tabs as spaces, cut at 200 bytes */
+	for (c = 0; c < show; c++)
+		name[c] = p[c] == '\t' || !p[c] ? ' ' : p[c];
+	name[show] = '\0';
+
+	ck_tick(x);
+	mc_arena_reset(x->a);
+	if (kind == 'J') {
+		struct mg_rd r = { v, (const unsigned char *)v + vl, 0 };
+		uint64_t n = mg_get_u(&r), i;
+
+		for (i = 0; i < n && !r.bad && i <= vl; i++)
+			mg_get_s(&r, x->a);
+		if (r.bad || i > vl || r.p != r.end || !is_ref(p + 2, kl - 2))
+			PROBLEM(x, "mg_override: partner list %s does not decode", name);
+		return 0;
+	}
+	if (kind == 's') {
+		if (!is_ref(p + 2, kl - 2) || vl)
+			PROBLEM(x, "mg_override: split rule %s is malformed", name);
+		return 0;
+	}
+	if (kind != 'n' && kind != 'j') {
+		PROBLEM(x, "mg_override: unknown rule %s", name);
+		return 0;
+	}
+	tab = memchr(p + 2, '\t', kl - 2);
+	if (!tab || vl || !is_ref(p + 2, (size_t)(tab - p - 2)) ||
+	    !is_ref(tab + 1, kl - (size_t)(tab + 1 - p))) {
+		PROBLEM(x, "mg_override: rule %s is malformed", name);
+		return 0;
+	}
+	{
+		const char *a = p + 2, *b = tab + 1;
+		size_t al = (size_t)(tab - a), bl = kl - (size_t)(b - p);
+		int d = memcmp(a, b, al < bl ? al : bl);
+
+		if (d > 0 || (d == 0 && al >= bl))
+			PROBLEM(x, "mg_override: rule %s: refs not in byte order", name);
+		else if (kind == 'j' && !partner_listed(x, a, al, b, bl))
+			PROBLEM(x, "mg_override: join rule %.*s %.*s: J list of the first lacks the second",
+				(int)al, a, (int)bl, b);
+		else if (kind == 'j' && !partner_listed(x, b, bl, a, al))
+			PROBLEM(x, "mg_override: join rule %.*s %.*s: J list of the second lacks the first",
+				(int)al, a, (int)bl, b);
+	}
+	return 0;
+}
+
 /* ---- the union feed and the counters ---- */
 
 struct ufeed {
@@ -617,6 +709,8 @@ int mg_check(struct mc_reader *r, const struct mc_store_check_res *sres, struct 
 		rc = mc_store_each(r, NULL, record_one, &x, NULL);
 	if (rc == MC_E_CORRUPT || rc == MC_E_VERSION)
 		rc = 0;   /* a record that does not decode: the store check names it */
+	if (!rc && !x.rc)
+		rc = mc_reader_kv_each(r, MG_DB_OVERRIDE, NULL, 0, override_one, &x);
 	if (!rc && !x.rc) {
 		f.x = &x;
 		f.prev = f.gaps = 0;

@@ -455,6 +455,32 @@ static void test_unions_damaged(void **state)
 	mc_store_close(st);
 }
 
+static void test_overrides(void **state)
+{
+	struct mc_store *st = mk_store();
+	struct mc_writer *w;
+	struct mc_error e;
+	struct run x;
+
+	(void)state;
+	assert_int_equal(mg_store_override(st, MG_JOIN, "l2:b2", "l1:a2", 102, &e), 0);
+	assert_int_equal(mg_store_override(st, MG_NEVER, "l1:a1", "l3:c1", 103, &e), 0);
+	assert_int_equal(mg_store_override(st, MG_SPLIT, "l2:b1", NULL, 104, &e), 0);
+	assert_int_equal(check(st, &x), 0);
+	mc_store_check_res_free(&x.sres);
+	assert_int_equal(mc_writer_begin(st, &w, &e), 0);
+	assert_int_equal(mc_writer_kv_del(w, MG_DB_OVERRIDE, "J\tl2:b2", 7), 0);
+	assert_int_equal(mc_writer_kv_put(w, MG_DB_OVERRIDE, "x\tl1:a1", 7, "", 0), 0);
+	assert_int_equal(mc_writer_kv_put(w, MG_DB_OVERRIDE, "n\tl3:c1\tl1:a1", 13, "", 0), 0);
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+	assert_int_equal(check(st, &x), 3);
+	has(&x, "mg_override: join rule l1:a2 l2:b2: J list of the second lacks the first");
+	has(&x, "mg_override: unknown rule x l1:a1");
+	has(&x, "mg_override: rule n l3:c1 l1:a1: refs not in byte order");
+	mc_store_check_res_free(&x.sres);
+	mc_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_member_record_gone),
 		cmocka_unit_test(test_cursor_past_end),
 		cmocka_unit_test(test_unions_damaged),
+		cmocka_unit_test(test_overrides),
 	};
 	int rc;
 
