@@ -88,5 +88,27 @@ else
 	skip "damages written with mdb_load" "mdb_load is not installed"
 fi
 
+# checks while imports and their merges run: each sees one consistent snapshot
+mkdir -p "$T/conc"
+cp "$SRCDIR/tests/data/sample/sample.ini" "$T/conc/"
+ccfg=$T/conc/sample.ini
+"$MUCLUC" -c "$ccfg" init >/dev/null
+(
+	for f in nb-tv-tinh:nb-tv-tinh.xml nb-tv-huyen-1:nb-tv-huyen-1.mrc hn-dh-1:hn-dh-1.oai.xml \
+		nb-thpt-1:nb-thpt-1.utf-8-nfd.xml nb-tv-cong-dong-1:nb-tv-cong-dong-1.tcvn3.mrc; do
+		"$MUCLUC" -c "$ccfg" import --source "${f%%:*}" "$SRCDIR/tests/data/sample/${f#*:}" >/dev/null 2>&1
+	done
+	"$MUCLUC" -c "$ccfg" merge --rebuild >/dev/null 2>&1
+) &
+bg=$!
+runs=0 bad=0
+while kill -0 "$bg" 2>/dev/null; do
+	"$MUCLUC" -c "$ccfg" check >"$T/cout" 2>&1 || { bad=$((bad + 1)); cp "$T/cout" "$T/cbad"; }
+	runs=$((runs + 1))
+done
+wait "$bg"
+check_eq "$runs checks while 5 imports and a rebuild ran: all consistent" 0 "$bad"
+[ "$bad" -eq 0 ] || sed 's/^/#   /' "$T/cbad" | head -20
+
 mc_check_stores
 done_testing
