@@ -201,14 +201,19 @@ static int load_state(struct ck *x, const struct mc_store_check_res *sres)
 		rc = mc_store_feed(x->r, x->cursor, 0, pend_one, x);
 		if (x->rc)
 			return x->rc;
-		if (rc < 0)
-			x->pending_ok = 0;   /* the store check names the bad entry */
-		if (!x->pending_ok)
+		if (rc < 0) {
+			/* the store check names the bad entry */
+			x->pending_ok = 0;
+			mc_check_report(x->c, MC_CHECK_NOTE, "the record feed after the merger's "
+					"cursor cannot be read (%s): records and members not "
+					"compared", mc_strerror(rc));
+		} else if (!x->pending_ok) {
 			mc_check_report(x->c, MC_CHECK_NOTE,
 					"%" PRIu64 " record feed entries are not merged yet (more "
 					"than %u): records and members not compared; run "
 					"`mucluc merge` first",
 					sres->feed_last - x->cursor, (unsigned)PENDING_MAX);
+		}
 	}
 	x->res->pending = sres->feed_last > x->cursor && x->cursor != UINT64_MAX
 				  ? sres->feed_last - x->cursor : 0;
