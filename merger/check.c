@@ -30,6 +30,10 @@ struct ck {
 	int pending_ok;              /* record/member cross-checks possible */
 	uint64_t pending_present;    /* ... of which present records */
 	uint64_t members_ok;         /* members (merged) whose record is present */
+	uint64_t slots;              /* members listed by live unions */
+	uint64_t linked;             /* members whose union is live and lists them */
+	int lists_bad;               /* some union's list is unsorted or has a ref twice */
+	int lookups;                 /* the union walk's second pass: look the members up */
 	uint64_t epoch;
 	int rebuilding, keys_stale;
 	uint64_t cursor, n;
@@ -253,41 +257,79 @@ static void check_chain(struct ck *x, const struct mg_union *t)
 		CHAIN_MAX);
 }
 
+/* The members a live union lists exist and name it. */
+static int union_members(struct ck *x, const struct mg_union *u)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < u->nmembers; i++) {
+		struct mg_mem m;
+
+		rc = get_mem(x, u->members[i], &m);
+		if (rc == MC_E_NOTFOUND)
+			PROBLEM(x, "union %" PRIu64 ": member %s does not exist (no member summary)",
+				u->id, u->members[i]);
+		else if (rc == -ENOMEM)
+			return x->rc = rc, 1;
+		else if (!rc && m.uid != u->id)
+			PROBLEM(x, "union %" PRIu64 ": lists member %s, whose summary says union %" PRIu64,
+				u->id, u->members[i], m.uid);
+		else if (!rc && m.epoch < x->epoch)
+			PROBLEM(x, "union %" PRIu64 ": lists member %s, not re-applied by the rebuild",
+				u->id, u->members[i]);
+		/* a summary that does not decode is reported by the member walk */
+	}
+	return 0;
+}
+
+/* First pass: the union records themselves (members only counted); the
+ * second (x->lookups) looks the members up, when the counts say some
+ * listed member is not linked back. */
 static int union_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
 {
 	struct ck *x = ctx;
 	struct mg_union u;
 	size_t i;
-	int rc;
+	int rc, first = !x->lookups;
 
 	ck_tick(x);
 	mc_arena_reset(x->a);
 	if (kl != 8) {
-		PROBLEM(x, "mg_union: a key of %zu bytes (not a union id)", kl);
+		if (first)
+			PROBLEM(x, "mg_union: a key of %zu bytes (not a union id)", kl);
 		return 0;
 	}
 	u.id = mg_be64(k);
-	x->res->unions++;
-	if (u.id > x->res->max_union)
-		x->res->max_union = u.id;
-	if (!u.id)
-		PROBLEM(x, "union 0: union ids start at 1");
+	if (first) {
+		x->res->unions++;
+		if (u.id > x->res->max_union)
+			x->res->max_union = u.id;
+		if (!u.id)
+			PROBLEM(x, "union 0: union ids start at 1");
+	}
 	rc = mg_union_unpack(v, vl, x->a, &u);
 	if (rc == -ENOMEM)
 		return x->rc = rc, 1;
 	if (rc) {
-		PROBLEM(x, "union %" PRIu64 ": record does not decode (%s)", u.id, mc_strerror(rc));
+		if (first)
+			PROBLEM(x, "union %" PRIu64 ": record does not decode (%s)", u.id,
+				mc_strerror(rc));
 		return 0;
 	}
+	if (x->rebuilding && u.epoch < x->epoch)
+		return 0;   /* the old catalogue, until the rebuild's last step */
+	if (!first)
+		return u.status == MG_UNION_LIVE ? union_members(x, &u) : 0;
 	if (u.epoch > x->epoch)
 		PROBLEM(x, "union %" PRIu64 ": written in rebuild epoch %" PRIu64
 			", after the current %" PRIu64, u.id, u.epoch, x->epoch);
-	if (x->rebuilding && u.epoch < x->epoch)
-		return 0;   /* the old catalogue, until the rebuild's last step */
 	for (i = 1; i < u.nmembers; i++)
-		if (strcmp(u.members[i - 1], u.members[i]) >= 0)
+		if (strcmp(u.members[i - 1], u.members[i]) >= 0) {
 			PROBLEM(x, "union %" PRIu64 ": members not sorted or listed twice (%s, %s)",
 				u.id, u.members[i - 1], u.members[i]);
+			x->lists_bad = 1;
+		}
 	if (u.status == MG_UNION_TOMB) {
 		x->res->tombstones++;
 		if (u.nmembers)
@@ -302,25 +344,12 @@ static int union_one(void *ctx, const void *k, size_t kl, const void *v, size_t 
 		return 0;
 	}
 	x->res->live++;
+	x->slots += u.nmembers;
 	if (!u.nmembers)
 		PROBLEM(x, "union %" PRIu64 ": live with no members", u.id);
 	if (u.survivor)
 		PROBLEM(x, "union %" PRIu64 ": live but names a survivor (%" PRIu64 ")", u.id,
 			u.survivor);
-	for (i = 0; i < u.nmembers; i++) {
-		struct mg_mem m;
-
-		rc = get_mem(x, u.members[i], &m);
-		if (rc == MC_E_NOTFOUND)
-			PROBLEM(x, "union %" PRIu64 ": member %s does not exist (no member summary)",
-				u.id, u.members[i]);
-		else if (rc == -ENOMEM)
-			return x->rc = rc, 1;
-		else if (!rc && m.uid != u.id)
-			PROBLEM(x, "union %" PRIu64 ": lists member %s, whose summary says union %" PRIu64,
-				u.id, u.members[i], m.uid);
-		/* a summary that does not decode is reported by the member walk */
-	}
 	return 0;
 }
 
@@ -444,6 +473,8 @@ static int member_one(void *ctx, const void *k, size_t kl, const void *v, size_t
 		PROBLEM(x, "member %s: its union %" PRIu64 " is a tombstone", m.ref, m.uid);
 	else if (!rc && !lists(&u, m.ref))
 		PROBLEM(x, "member %s: its union %" PRIu64 " does not list it", m.ref, m.uid);
+	else if (!rc)
+		x->linked++;
 	/* its keys in mg_key (one entry per distinct hash) */
 	if (!x->keys_stale && indexed(m.ref)) {
 		for (i = 0; i < m.nkeys; i++) {
@@ -482,7 +513,6 @@ static int key_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl
 
 	ck_tick(x);
 	mc_arena_reset(x->a);
-	x->res->keys++;
 	if (kl <= 8 || kl - 8 > MC_MAX_ID_BYTES) {
 		PROBLEM(x, "mg_key: an entry of %zu bytes (not hash + member)", kl);
 		x->res->keys_bad = 1;
@@ -513,6 +543,15 @@ static int key_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl
 	PROBLEM(x, "mg_key: key %016" PRIx64 " lists %s, but none of its match keys has that hash",
 		h, ref);
 	x->res->keys_bad = 1;
+	return 0;
+}
+
+static int key_count(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+	struct ck *x = ctx;
+
+	ck_tick(x);
+	x->res->keys++;
 	return 0;
 }
 
@@ -704,7 +743,19 @@ int mg_check(struct mc_reader *r, const struct mc_store_check_res *sres, struct 
 		rc = mc_reader_kv_each(r, MG_DB_UNION, NULL, 0, union_one, &x);
 	if (!rc && !x.rc)
 		rc = mc_reader_kv_each(r, MG_DB_MEMBER, NULL, 0, member_one, &x);
+	/* Each member a live union lists, if linked back (its summary names a
+	 * live union listing it), is a distinct slot: as many links as slots
+	 * prove every listed member exists and names its union. */
+	if (!rc && !x.rc && (x.linked != x.slots || x.lists_bad)) {
+		x.lookups = 1;
+		rc = mc_reader_kv_each(r, MG_DB_UNION, NULL, 0, union_one, &x);
+	}
+	/* Likewise every key of every member was found in mg_key: as many
+	 * entries as keys prove there is no other; only a difference needs the
+	 * walk that names the strays. */
 	if (!rc && !x.rc && !x.keys_stale)
+		rc = mc_reader_kv_each(r, MG_DB_KEY, NULL, 0, key_count, &x);
+	if (!rc && !x.rc && !x.keys_stale && (res->keys != res->keys_expected || res->keys_bad))
 		rc = mc_reader_kv_each(r, MG_DB_KEY, NULL, 0, key_one, &x);
 	/* Every merged present record is a member: each member counted in
 	 * members_ok is a distinct such record, so equal counts prove it and
