@@ -145,6 +145,7 @@ static int pend_one(void *ctx, uint64_t seq, int op, const char *source, const c
 		x->pending_ok = 0;
 		return 1;
 	}
+	ck_tick(x);
 	snprintf(ref, sizeof(ref), "%s:%s", source, local_id);
 	if (is_pending(x, ref))
 		return 0;

@@ -135,7 +135,7 @@ int mg_explain(struct mg_merger *m, const char *id, struct mc_buf *out);
 /* ---- integrity check (`mucluc check`; check.c, schemas/check.md) ---- */
 
 /* Records not merged yet (feed entries after the merger's cursor) that the
- * check keeps in memory (about 50 bytes each); past it, records and members
+ * check keeps in memory (about 100 bytes each); past it, records and members
  * are not compared (reported as a note). */
 #define MG_CHECK_PENDING_MAX 1000000u
 
