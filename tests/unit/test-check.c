@@ -455,6 +455,53 @@ static void test_unions_damaged(void **state)
 	mc_store_close(st);
 }
 
+/* a member listed by a second live union: in exactly one union, no more */
+static void test_member_twice(void **state)
+{
+	struct mc_store *st = mk_store();
+	struct mc_writer *w;
+	struct mc_arena *a;
+	struct mc_error e;
+	struct mg_mem m1, m2;
+	struct mg_union u;
+	struct mc_buf b;
+	unsigned char uk[8];
+	const void *v;
+	size_t vl;
+	const char **mv;
+	struct run x;
+	char want[160];
+
+	(void)state;
+	assert_int_equal(mc_arena_new(1 << 20, &a), 0);
+	mc_buf_init(&b, 1 << 20);
+	assert_int_equal(mc_writer_begin(st, &w, &e), 0);
+	member(w, "l1:a1", a, &m1);
+	member(w, "l2:b2", a, &m2);
+	assert_true(m1.uid != m2.uid);
+	mg_u64be(m2.uid, uk);
+	assert_int_equal(mc_writer_kv_get(w, MG_DB_UNION, uk, 8, &v, &vl), 0);
+	u.id = m2.uid;
+	assert_int_equal(mg_union_unpack(v, vl, a, &u), 0);
+	assert_int_equal(u.nmembers, 1);
+	mv = mc_arena_alloc(a, 2 * sizeof(*mv));
+	mv[0] = "l1:a1";
+	mv[1] = u.members[0];
+	u.members = mv;
+	u.nmembers = 2;
+	assert_int_equal(mg_union_pack(&u, &b), 0);
+	assert_int_equal(mc_writer_kv_put(w, MG_DB_UNION, uk, 8, b.data, b.len), 0);
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+	assert_int_equal(check(st, &x), 1);
+	snprintf(want, sizeof(want), "union %llu: lists member l1:a1, whose summary says union %llu",
+		 (unsigned long long)m2.uid, (unsigned long long)m1.uid);
+	has(&x, want);
+	mc_store_check_res_free(&x.sres);
+	mc_buf_free(&b);
+	mc_arena_free(a);
+	mc_store_close(st);
+}
+
 static void test_overrides(void **state)
 {
 	struct mc_store *st = mk_store();
@@ -492,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_member_record_gone),
 		cmocka_unit_test(test_cursor_past_end),
 		cmocka_unit_test(test_unions_damaged),
+		cmocka_unit_test(test_member_twice),
 		cmocka_unit_test(test_overrides),
 	};
 	int rc;
