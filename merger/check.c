@@ -16,7 +16,7 @@
 
 #define PENDING_MAX MG_CHECK_PENDING_MAX
 #define CHAIN_MAX 10000          /* survivor hops followed before calling it a loop */
-#define TRIM_EVERY 1024
+#define TRIM_EVERY 256          /* items between looks at the RSS (each does point look-ups) */
 #define REPAIR_RAISE_MAX 1000000 /* counter steps a repair takes at most */
 
 struct ck {
@@ -43,7 +43,7 @@ struct ck {
 static void ck_tick(struct ck *x)
 {
 	if (++x->n % TRIM_EVERY == 0)
-		mc_reader_trim(x->r, MG_TRIM_RSS);
+		mc_reader_trim(x->r, 0);
 }
 
 #define PROBLEM(x, ...) mc_check_report((x)->c, MC_CHECK_PROBLEM, __VA_ARGS__)
