@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "mg.h"
@@ -35,14 +34,6 @@ static void check_line(void *ctx, int kind, const char *text)
 		printf("repaired: %s\n", text);
 	else
 		fprintf(stderr, "mucluc check: note: %s\n", text);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* Both checks on one snapshot. 0 or EXIT_NOTHING (error printed). */
@@ -124,7 +115,7 @@ int cmd_check(const struct cli *cli, int argc, char **argv)
 	struct mc_config *cfg = NULL;
 	struct mc_store *s = NULL;
 	int do_repair = 0, ret, opt;
-	double t0 = now_s();
+	double t0 = mc_time_mono();
 
 	memset(&sres, 0, sizeof(sres));
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -150,7 +141,7 @@ int cmd_check(const struct cli *cli, int argc, char **argv)
 		goto done;
 	if (do_repair && c.problems) {
 		fflush(stdout);
-		summary(&c, &sres, &mres, now_s() - t0);
+		summary(&c, &sres, &mres, mc_time_mono() - t0);
 		ret = repair(s, &c, &sres, &mres);
 		if (ret)
 			goto done;
@@ -166,7 +157,7 @@ int cmd_check(const struct cli *cli, int argc, char **argv)
 			goto done;
 	}
 	fflush(stdout);
-	summary(&c, &sres, &mres, now_s() - t0);
+	summary(&c, &sres, &mres, mc_time_mono() - t0);
 	ret = c.problems ? EXIT_PARTLY : EXIT_ALL_GOOD;
 done:
 	mc_store_check_res_free(&sres);

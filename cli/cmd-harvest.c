@@ -1,4 +1,4 @@
-/* cmd-harvest.c — `mucluc harvest [--source ID ...|--all] [--full] [--from D]
+/* cmd-harvest.c — `mucluc harvest [--source ID ...|--all] [--full [--force]] [--from D]
  * [--until D] [--jobs N] [--no-merge]` */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include "hv.h"
 
 static const char usage[] =
-	"Usage: mucluc harvest [--source ID ...|--all] [--full] [--from DATE] [--until DATE]\n"
-	"                      [--jobs N] [--no-merge]\n"
+	"Usage: mucluc harvest [--source ID ...|--all] [--full [--force]] [--from DATE]\n"
+	"                      [--until DATE] [--jobs N] [--no-merge]\n"
 	"\n"
 	"Harvest the configured OAI-PMH sources into the store. Each run fetches what\n"
 	"changed since the start of the last successful run; a run that was interrupted\n"
@@ -24,7 +24,10 @@ static const char usage[] =
 	"  -s, --source ID   harvest this source (repeat for more); default: --all\n"
 	"  -a, --all         every source with a url (the others are skipped)\n"
 	"      --full        harvest everything and mark deleted the records the\n"
-	"                    provider no longer has (not after errors or an empty run)\n"
+	"                    provider no longer has (not after errors or an empty run;\n"
+	"                    refused when that is more than full_delete_limit, 50%,\n"
+	"                    of a source's records)\n"
+	"      --force       with --full: mark them deleted even past full_delete_limit\n"
 	"      --from DATE   harvest changes from DATE (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)\n"
 	"      --until DATE  ... up to DATE\n"
 	"  -j, --jobs N      sources harvested in parallel (default: [harvest] jobs, 4);\n"
@@ -93,11 +96,12 @@ static int take_lock(const struct mc_config *cfg, int *fd)
 
 int cmd_harvest(const struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE };
+	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "full", no_argument, NULL, OPT_FULL },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -134,6 +138,9 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_FULL:
 			o.full = 1;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
 			break;
 		case OPT_FROM:
 		case OPT_UNTIL:
@@ -175,6 +182,10 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	}
 	if (all && nnamed) {
 		ret = cli_usage_error("harvest", "--all and --source exclude each other");
+		goto out;
+	}
+	if (o.force && !o.full) {
+		ret = cli_usage_error("harvest", "--force goes with --full");
 		goto out;
 	}
 	if (o.full && o.from) {

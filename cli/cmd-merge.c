@@ -62,19 +62,11 @@ static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
 	fflush(stdout);
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int cli_run_merge(struct mc_store *s, unsigned flags, int verbose)
 {
 	struct mg_stats st;
 	struct mc_error e;
-	double t0 = now_s();
+	double t0 = mc_time_mono();
 	int rc;
 
 	mc_error_clear(&e);
@@ -83,7 +75,7 @@ int cli_run_merge(struct mc_store *s, unsigned flags, int verbose)
 		cli_error("merge", rc, &e);
 		return EXIT_PARTLY;
 	}
-	cli_merge_print(&st, now_s() - t0, verbose);
+	cli_merge_print(&st, mc_time_mono() - t0, verbose);
 	return EXIT_ALL_GOOD;
 }
 

@@ -72,6 +72,7 @@ void mc_error_format(const struct mc_error *e, char *buf, size_t bufsz)
 {
 	char where[400] = "";
 	size_t n = 0;
+	int suffix = e->msg[0] && e->code;
 
 	if (!bufsz)
 		return;
@@ -87,7 +88,16 @@ void mc_error_format(const struct mc_error *e, char *buf, size_t bufsz)
 				      n ? ": " : "", e->source);
 	if (n < sizeof(where) && e->record_id[0])
 		snprintf(where + n, sizeof(where) - n, "%srecord %s", n ? ": " : "", e->record_id);
+	/* the code's text after the message, unless the message already ends
+	 * with it ("merging X: store error" never becomes "... — store error") */
+	if (e->msg[0] && e->code) {
+		const char *cs = mc_strerror(e->code);
+		size_t ml = strlen(e->msg), cl = strlen(cs);
+
+		if (ml >= cl && strcmp(e->msg + ml - cl, cs) == 0)
+			suffix = 0;
+	}
 	snprintf(buf, bufsz, "%s%s%s%s%s", where, where[0] ? ": " : "",
 		 e->msg[0] ? e->msg : mc_strerror(e->code),
-		 e->msg[0] && e->code ? " — " : "", e->msg[0] && e->code ? mc_strerror(e->code) : "");
+		 suffix ? " — " : "", suffix ? mc_strerror(e->code) : "");
 }

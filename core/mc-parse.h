@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mc-date.h"  /* mc_datestamp_parse */
 #include "mc-error.h"
 #include "mc-record.h"
 
@@ -100,9 +101,5 @@ struct mc_parse_stats {
  * when the file cannot be read. */
 int mc_parse_file(const char *path, const struct mc_parse_opts *o, mc_parse_cb cb, void *ctx,
 		  struct mc_parse_stats *st, struct mc_error *err);
-
-/* Parse an OAI-PMH datestamp ("2003-12-12" or "2003-12-12T08:40:20Z") to
- * seconds since the epoch. 0 or MC_E_PARSE. */
-int mc_datestamp_parse(const char *s, int64_t *ret);
 
 #endif

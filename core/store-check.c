@@ -1,7 +1,9 @@
 /* store-check.c — `mucluc check` for the store's own data: per-source
- * counts against the records, the record feed's sequence, consumer cursors.
- * Uses the public store API (and the few check helpers of mc-store.h), so it
- * reads one snapshot and never waits for a writer. See schemas/check.md. */
+ * counts against the records, the record feed's sequence, consumer cursors;
+ * and the store's few helpers for checks (a counter's value in a snapshot,
+ * the RSS trim of a long read walk, and the repair of a source's counts,
+ * logged like every batch operation so that a map growth replays it). The
+ * checks read one snapshot and never wait for a writer. See schemas/check.md. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "mc-store.h"
+#include "store-internal.h"
 
 /* Consumers of the record feed that keep a cursor (state scope, key). */
 static const struct {
@@ -162,7 +165,7 @@ static int check_counts(struct mc_reader *r, struct mc_check *c, struct mc_store
 	size_t i;
 	int rc;
 
-	rc = mc_store_sources(r, counts_one, &cnt);
+	rc = mc_reader_sources(r, counts_one, &cnt);
 	if (cnt.rc)
 		rc = cnt.rc;
 	if (rc == MC_E_CORRUPT || rc == MC_E_VERSION) {
@@ -186,7 +189,7 @@ static int check_counts(struct mc_reader *r, struct mc_check *c, struct mc_store
 		memcpy(res->sources[i], cnt.v[i].source, sizeof(res->sources[i]));
 	res->nsources = cnt.n;
 	mc_error_clear(&e);
-	rc = mc_store_each(r, NULL, walk_one, &x, &e);
+	rc = mc_reader_each(r, NULL, walk_one, &x, &e);
 	if (rc == MC_E_CORRUPT || rc == MC_E_VERSION) {
 		/* the walk cannot go past a record it cannot decode */
 		mc_check_report(c, MC_CHECK_PROBLEM, "record %s:%s: %s; the records after it were "
@@ -247,9 +250,9 @@ static int check_feed(struct mc_reader *r, struct mc_check *c, struct mc_store_c
 		      struct mc_error *err)
 {
 	struct feedw x = { r, c, 0, 0, 0 };
-	int rc = mc_store_feed(r, 0, 0, feed_one, &x);
+	int rc = mc_reader_feed(r, 0, 0, feed_one, &x);
 
-	res->feed_last = mc_store_feed_last(r);
+	res->feed_last = mc_reader_feed_last(r);
 	if (rc == MC_E_CORRUPT) {
 		mc_check_report(c, MC_CHECK_PROBLEM,
 				"feed: the entry after sequence %" PRIu64 " does not decode", x.prev);
@@ -286,7 +289,7 @@ static int check_cursors(struct mc_reader *r, struct mc_check *c, struct mc_stor
 
 	for (i = 0; i < sizeof(cursors) / sizeof(cursors[0]); i++) {
 		uint64_t v;
-		int rc = mc_store_state_get(r, cursors[i].scope, cursors[i].key, buf, sizeof(buf));
+		int rc = mc_reader_state_get(r, cursors[i].scope, cursors[i].key, buf, sizeof(buf));
 
 		if (rc == MC_E_NOTFOUND)
 			continue;
@@ -459,4 +462,89 @@ int mc_store_repair(struct mc_writer *w, const struct mc_store_check_res *res,
 	if (!rc && res->cursor_bad)
 		rc = repair_cursors(w, res, c, err);
 	return rc;
+}
+
+/* ---- the store's helpers for checks ---- */
+
+int mci_store_apply_counts(struct mc_writer *w, const unsigned char *key, size_t klen,
+			   const unsigned char *val, size_t vlen)
+{
+	struct counts_ent *e;
+	int rc;
+
+	if (vlen != 16)
+		return mci_store_wloc(w, MC_E_CORRUPT, "replaying a counts repair", NO_DBI);
+	rc = mci_store_counts_get(w, (const char *)key, klen, &e);
+	if (rc)
+		return rc;
+	e->present = mc_get_le64(val);
+	e->deleted = mc_get_le64(val + 8);
+	e->dirty = 1;
+	return 0;
+}
+
+int mc_writer_counts_set(struct mc_writer *w, const char *source, uint64_t present,
+			 uint64_t deleted, struct mc_source_counts *old)
+{
+	unsigned char v[16];
+	struct counts_ent *e;
+	size_t slen;
+	int rc = mci_store_writer_check(w, NULL);
+
+	if (rc)
+		return rc;
+	if (!mci_store_source_valid(source, &slen))
+		return MC_E_USAGE;
+	rc = mci_store_counts_get(w, source, slen, &e);
+	if (rc)
+		return mci_store_wpoison(w, NULL, mci_store_xlate(rc),
+					 "reading the counts of source %s: %s", source,
+					 mci_store_reason(rc));
+	if (old) {
+		memset(old, 0, sizeof(*old));
+		memcpy(old->source, source, slen);
+		old->present = e->present;
+		old->deleted = e->deleted;
+		old->last_change = e->last_change;
+	}
+	if (e->present == present && e->deleted == deleted)
+		return 0;
+	mc_put_le64(v, present);
+	mc_put_le64(v + 8, deleted);
+	rc = mci_store_writer_apply(w, LOG_COUNTS, source, slen, v, 16, NULL, NULL);
+	return rc ? rc : 1;
+}
+
+int mc_reader_seq_get(struct mc_reader *r, const char *name, uint64_t *ret)
+{
+	unsigned char kb[4 + SEQ_NAME_MAX];
+	MDB_val k, v;
+	size_t n;
+	int rc;
+
+	if (!r || !name || !ret)
+		return MC_E_USAGE;
+	n = strnlen(name, SEQ_NAME_MAX + 1);
+	if (n == 0 || n > SEQ_NAME_MAX)
+		return MC_E_USAGE;
+	memcpy(kb, "seq:", 4);
+	memcpy(kb + 4, name, n);
+	k.mv_size = 4 + n;
+	k.mv_data = kb;
+	*ret = 0;
+	rc = mdb_get(r->txn, r->s->dbi_meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return MC_E_NOTFOUND;
+	if (rc)
+		return mci_store_rfail(r, rc, "mdb_get from", r->s->dbi_meta);
+	if (v.mv_size != 8)
+		return MC_E_CORRUPT;
+	*ret = mc_get_le64(v.mv_data);
+	return 0;
+}
+
+void mc_reader_trim(struct mc_reader *r, uint64_t max_rss)
+{
+	if (r)
+		mci_store_trim(r->s, r->txn, max_rss ? max_rss : r->s->trim_rss);
 }

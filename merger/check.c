@@ -66,7 +66,7 @@ static int get_union(struct ck *x, uint64_t id, struct mg_union *u)
 	size_t vl;
 	int rc;
 
-	mg_u64be(id, k);
+	mc_put_be64(k, id);
 	rc = mc_reader_kv_get(x->r, MG_DB_UNION, k, 8, &v, &vl);
 	if (rc)
 		return rc;
@@ -105,7 +105,7 @@ static int key_present(struct ck *x, const char *key, const char *ref)
 	const void *v;
 	size_t vl;
 
-	mg_u64be(mg_key_hash(key), k);
+	mc_put_be64(k, mg_key_hash(key));
 	memcpy(k + 8, ref, rl);
 	return mc_reader_kv_get(x->r, MG_DB_KEY, k, 8 + rl, &v, &vl);
 }
@@ -151,7 +151,7 @@ static int pend_one(void *ctx, uint64_t seq, int op, const char *source, const c
 		return 0;
 	x->rc = mg_kidx_add(x->pending, mg_key_hash(ref), ref);
 	/* how it is now, for the count of merged present records */
-	if (!x->rc && !mc_store_get(x->r, source, local_id, x->rec, NULL) &&
+	if (!x->rc && !mc_reader_get(x->r, source, local_id, x->rec, NULL) &&
 	    x->rec->status != MC_REC_DELETED)
 		x->pending_present++;
 	return x->rc != 0;
@@ -166,13 +166,13 @@ static int load_state(struct ck *x, const struct mc_store_check_res *sres)
 
 	rc = mc_reader_kv_get(x->r, MG_DB_STATE, "epoch", 5, &v, &vl);
 	if (!rc && vl == 8)
-		x->epoch = mg_be64(v);
+		x->epoch = mc_get_be64(v);
 	else if (!rc)
 		PROBLEM(x, "mg_state: epoch is %zu bytes, not 8", vl);
 	else if (rc != MC_E_NOTFOUND)
 		return rc;
 	x->rebuilding = mc_reader_kv_get(x->r, MG_DB_STATE, "rebuild", 7, &v, &vl) == 0;
-	x->keys_stale = mc_store_state_get(x->r, "merger", "keys", buf, sizeof(buf)) == 0;
+	x->keys_stale = mc_reader_state_get(x->r, "merger", "keys", buf, sizeof(buf)) == 0;
 	x->res->epoch = x->epoch;
 	x->res->rebuilding = x->rebuilding;
 	x->res->keys_stale = x->keys_stale;
@@ -186,7 +186,7 @@ static int load_state(struct ck *x, const struct mc_store_check_res *sres)
 				"mg_key is marked stale (a large merge runs or was cut short): "
 				"not compared; the next `mucluc merge` rebuilds it");
 
-	rc = mc_store_state_get(x->r, "merger", "cursor", buf, sizeof(buf));
+	rc = mc_reader_state_get(x->r, "merger", "cursor", buf, sizeof(buf));
 	if (rc == MC_E_NOTFOUND) {
 		x->cursor = 0;
 	} else if (rc) {
@@ -203,7 +203,7 @@ static int load_state(struct ck *x, const struct mc_store_check_res *sres)
 		rc = mg_kidx_new(&x->pending);
 		if (rc)
 			return rc;
-		rc = mc_store_feed(x->r, x->cursor, 0, pend_one, x);
+		rc = mc_reader_feed(x->r, x->cursor, 0, pend_one, x);
 		if (x->rc)
 			return x->rc;
 		if (rc < 0) {
@@ -301,7 +301,7 @@ static int union_one(void *ctx, const void *k, size_t kl, const void *v, size_t 
 			PROBLEM(x, "mg_union: a key of %zu bytes (not a union id)", kl);
 		return 0;
 	}
-	u.id = mg_be64(k);
+	u.id = mc_get_be64(k);
 	if (first) {
 		x->res->unions++;
 		if (u.id > x->res->max_union)
@@ -385,7 +385,7 @@ static void member_vs_record(struct ck *x, const struct mg_mem *m)
 	if (is_pending(x, m->ref))
 		return;
 	mc_error_clear(&e);
-	rc = mc_store_get(x->r, src, colon + 1, x->rec, &e);
+	rc = mc_reader_get(x->r, src, colon + 1, x->rec, &e);
 	if (rc == MC_E_NOTFOUND) {
 		PROBLEM(x, "member %s (union %" PRIu64 "): its record does not exist", m->ref, m->uid);
 		return;
@@ -519,7 +519,7 @@ static int key_one(void *ctx, const void *k, size_t kl, const void *v, size_t vl
 		x->res->keys_bad = 1;
 		return 0;
 	}
-	h = mg_be64(p);
+	h = mc_get_be64(p);
 	memcpy(ref, p + 8, kl - 8);
 	ref[kl - 8] = '\0';
 	rc = get_mem(x, ref, &m);
@@ -692,14 +692,14 @@ static int ufeed_one(void *ctx, const void *k, size_t kl, const void *v, size_t 
 		PROBLEM(x, "mg_feed: an entry of %zu + %zu bytes (not 8 + 8)", kl, vl);
 		return 0;
 	}
-	seq = mg_be64(k);
-	id = mg_be64(v);
+	seq = mc_get_be64(k);
+	id = mc_get_be64(v);
 	if (seq != f->prev + 1 && f->gaps++ < 10)
 		PROBLEM(x, "mg_feed: sequence %" PRIu64 " follows %" PRIu64 " (entries missing)", seq,
 			f->prev);
 	f->prev = seq;
 	x->res->feed_last = seq;
-	mg_u64be(id, uk);
+	mc_put_be64(uk, id);
 	if (mc_reader_kv_get(x->r, MG_DB_UNION, uk, 8, &uv, &uvl) == MC_E_NOTFOUND)
 		PROBLEM(x, "mg_feed: entry %" PRIu64 " names union %" PRIu64 ", which does not exist",
 			seq, id);
@@ -763,7 +763,7 @@ int mg_check(struct mc_reader *r, const struct mc_store_check_res *sres, struct 
 	 * only a difference needs the walk that names them. */
 	if (!rc && !x.rc && x.pending_ok &&
 	    (!sres->records_complete || x.members_ok != sres->present - x.pending_present))
-		rc = mc_store_each(r, NULL, record_one, &x, NULL);
+		rc = mc_reader_each(r, NULL, record_one, &x, NULL);
 	if (rc == MC_E_CORRUPT || rc == MC_E_VERSION)
 		rc = 0;   /* a record that does not decode: the store check names it */
 	if (!rc && !x.rc)
@@ -832,7 +832,7 @@ static int rp_member(void *ctx, const void *k, size_t kl, const void *v, size_t 
 	rl = strlen(m.ref);
 	memcpy(key + 8, m.ref, rl);
 	for (i = 0; i < m.nkeys; i++) {
-		mg_u64be(mg_key_hash(m.keys[i]), key);
+		mc_put_be64(key, mg_key_hash(m.keys[i]));
 		p->rc = mc_writer_kv_get(p->w, MG_DB_KEY, key, 8 + rl, &ev, &evl);
 		if (p->rc != MC_E_NOTFOUND)
 			continue;
@@ -860,7 +860,7 @@ static int rp_key(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
 	rp_tick(p);
 	mc_arena_reset(p->a);
 	if (kl > 8 && kl - 8 <= MC_MAX_ID_BYTES) {
-		h = mg_be64(k);
+		h = mc_get_be64(k);
 		memcpy(ref, (const char *)k + 8, kl - 8);
 		ref[kl - 8] = '\0';
 		if (!mc_writer_kv_get(p->w, MG_DB_MEMBER, ref, kl - 8, &mv, &mvl) &&
@@ -917,7 +917,7 @@ static int repair_keys(struct mc_writer *w, const struct mg_check_res *res, stru
 			if (!rc && kl > 8)
 				mc_check_report(c, MC_CHECK_REPAIRED,
 						"mg_key: removed key %016" PRIx64 " of %.*s",
-						mg_be64(kb), (int)(kl - 8), (const char *)kb + 8);
+						mc_get_be64(kb), (int)(kl - 8), (const char *)kb + 8);
 			else if (!rc)
 				mc_check_report(c, MC_CHECK_REPAIRED,
 						"mg_key: removed an entry of %zu bytes", kl);

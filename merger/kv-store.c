@@ -277,7 +277,7 @@ static int kwrite_one(void *ctx, uint64_t h, const char *ref)
 		if (k->rc)
 			return 1;
 	}
-	mg_u64be(h, key);
+	mc_put_be64(key, h);
 	memcpy(key + 8, ref, rl);
 	k->rc = mc_writer_kv_append(k->w, MG_DB_KEY, key, 8 + rl, "", 0);
 	if (k->rc) {
@@ -533,7 +533,7 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 			rc = mc_error_set(err, MC_E_USAGE, "'%s' is neither a union id nor SOURCE:ID", id1);
 			goto done;
 		}
-		mg_u64be(uid, k);
+		mc_put_be64(k, uid);
 		rc = mc_writer_kv_get(w, MG_DB_UNION, k, 8, &v, &vl);
 		u.id = uid;
 		rc = rc ? rc : mg_union_unpack(v, vl, m->a, &u);

@@ -791,15 +791,6 @@ static int pages_differ(int32_t a, int32_t b)
 	return d > 3 && d * 20 > big;
 }
 
-static uint32_t q_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static int cap(int v, int max)
 {
 	return v < 0 ? 0 : v > max ? max : v;
@@ -813,14 +804,14 @@ void mg_quick_from_mem(const struct mg_mem *m, struct mg_quick *q)
 	q->pages = m->pages;
 	q->year = (uint16_t)cap(m->year, 65535);
 	q->edition = (uint8_t)cap(m->edition, 255);
-	q->material = material_known(m->material) ? (uint16_t)(q_hash(m->material) | 1) : 0;
+	q->material = material_known(m->material) ? (uint16_t)(mc_hash32_str(m->material) | 1) : 0;
 	for (i = 0; i < m->nids; i++) {
 		const struct mg_tv *t = &m->ids[i];
 		uint32_t h;
 
 		if (!t->type)
 			continue;
-		h = t->value ? q_hash(t->value) : 0;
+		h = t->value ? mc_hash32_str(t->value) : 0;
 		if (!strcmp(t->type, "isbn")) {
 			q->has |= 1;
 			if (t->value)

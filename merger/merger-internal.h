@@ -152,8 +152,6 @@ int mg_put_u(struct mc_buf *b, uint64_t v);
 int mg_put_s(struct mc_buf *b, const char *s);
 uint64_t mg_get_u(struct mg_rd *r);
 const char *mg_get_s(struct mg_rd *r, struct mc_arena *a);
-void mg_u64be(uint64_t v, unsigned char out[8]);
-uint64_t mg_be64(const void *p);
 
 /* ---- match keys in memory (keyidx.c), for large runs ---- */
 struct mg_kidx;

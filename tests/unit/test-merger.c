@@ -838,7 +838,7 @@ static void test_store_bulk(void **state)
 		struct mc_reader *r;
 
 		assert_int_equal(mc_reader_begin(s1, &r), 0);
-		assert_int_equal(mc_store_state_get(r, "merger", "keys", buf, sizeof(buf)),
+		assert_int_equal(mc_reader_state_get(r, "merger", "keys", buf, sizeof(buf)),
 				 MC_E_NOTFOUND);
 		mc_reader_end(r);
 	}
@@ -867,7 +867,7 @@ static void test_store_bulk(void **state)
 		assert_true(s.records > 0);
 		store_partition_ids(s1, after, sizeof(after));
 		assert_int_equal(mc_reader_begin(s1, &r), 0);
-		assert_int_equal(mc_store_state_get(r, "merger", "keys", buf, sizeof(buf)),
+		assert_int_equal(mc_reader_state_get(r, "merger", "keys", buf, sizeof(buf)),
 				 MC_E_NOTFOUND);
 		mc_reader_end(r);
 		assert_string_equal(after, before);
