@@ -15,6 +15,7 @@
 #include "core.h"
 #include "merger-internal.h"
 #include "mg.h"
+#include "store-internal.h"
 #include "unit-tmp.h"
 
 struct spec {
@@ -528,6 +529,51 @@ static void test_overrides(void **state)
 	mc_store_close(st);
 }
 
+/* a counts repair is replayed like every batch operation when the map grows */
+static int counts_of(void *ctx, const struct mc_source_counts *c)
+{
+	struct mc_source_counts *want = ctx;
+
+	if (!strcmp(c->source, want->source))
+		*want = *c;
+	return 0;
+}
+
+static void test_counts_set_replayed(void **state)
+{
+	char dir[512];
+	struct mc_store *st;
+	struct mc_writer *w;
+	struct mc_reader *r;
+	struct mc_error e;
+	struct mc_source_counts c;
+	char val[4096];
+	unsigned char k[8];
+	unsigned i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/grow", tmpdir);
+	assert_int_equal(mci_store_open_mapsize(dir, MC_STORE_CREATE, 1u << 20, &st, &e), 0);
+	assert_int_equal(mc_writer_begin(st, &w, &e), 0);
+	assert_int_equal(mc_writer_counts_set(w, "l1", 42, 7, NULL), 1);
+	assert_int_equal(mc_writer_counts_set(w, "l1", 42, 7, NULL), 0);   /* already so */
+	memset(val, 'x', sizeof(val));
+	for (i = 0; i < 2000; i++) {
+		mc_put_be64(k, i);
+		assert_int_equal(mc_writer_kv_put(w, "ck_fill", k, 8, val, sizeof(val)), 0);
+	}
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+	assert_true(mci_store_grow_count(st, 0) + mci_store_grow_count(st, 1) > 0);
+	memset(&c, 0, sizeof(c));
+	strcpy(c.source, "l1");
+	assert_int_equal(mc_reader_begin(st, &r), 0);
+	assert_int_equal(mc_reader_sources(r, counts_of, &c), 0);
+	mc_reader_end(r);
+	assert_int_equal(c.present, 42);
+	assert_int_equal(c.deleted, 7);
+	mc_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_unions_damaged),
 		cmocka_unit_test(test_member_twice),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_counts_set_replayed),
 	};
 	int rc;
 
