@@ -335,4 +335,63 @@ int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out);
  * reset again (empty, consistent). */
 int mc_record_unpack(const void *data, size_t len, struct mc_record *rec);
 
+/* ---- integrity check and repair (`mucluc check`; core/store-check.c) ---- */
+
+/* Last value given by counter name (mc_writer_seq_next) in the snapshot:
+ * 0 and *ret, MC_E_NOTFOUND (never used; *ret = 0), MC_E_CORRUPT, MC_E_STORE. */
+int mc_reader_seq_get(struct mc_reader *r, const char *name, uint64_t *ret);
+/* As mc_writer_trim, for a long walk of a reader (0: the store's threshold). */
+void mc_reader_trim(struct mc_reader *r, uint64_t max_rss);
+/* Repair: set the counts of source to present/deleted in the batch
+ * (last_change kept). old (may be NULL) gets the counts as they were.
+ * 1 when they changed, 0 when they were already so, or an error (MC_E_USAGE:
+ * bad source id; others poison the batch). */
+int mc_writer_counts_set(struct mc_writer *w, const char *source, uint64_t present,
+			 uint64_t deleted, struct mc_source_counts *old);
+
+/* Where the checks of every stage report. line (may be NULL) gets each
+ * finding as one line of text (borrowed for the call); the counters are
+ * kept by mc_check_report. */
+enum mc_check_kind {
+	MC_CHECK_PROBLEM = 0,   /* something inconsistent */
+	MC_CHECK_REPAIRED = 1,  /* what --repair did */
+	MC_CHECK_NOTE = 2,      /* a check that could not run, and why */
+};
+struct mc_check {
+	void (*line)(void *ctx, int kind, const char *text);
+	void *ctx;
+	uint64_t problems, repaired, notes;
+};
+/* Format a finding and pass it to c->line; counts it by kind. */
+void mc_check_report(struct mc_check *c, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* What mc_store_check saw, for mc_store_repair and the stages' checks.
+ * Free with mc_store_check_res_free. */
+struct mc_store_check_res {
+	uint64_t feed_last;     /* newest record feed sequence */
+	uint64_t records, present, deleted;
+	int records_complete;   /* every record was walked (none failed to decode) */
+	int counts_bad;         /* some source count disagrees with its records */
+	int cursor_bad;         /* some consumer cursor is past the feed's end */
+	char (*sources)[64];    /* sources listed in `sources` (owned) */
+	size_t nsources;
+};
+void mc_store_check_res_free(struct mc_store_check_res *res);
+
+/* The store's own invariants on the snapshot r: every record decodes; the
+ * per-source counts equal the records' (present, deleted); the feed's
+ * sequences run 1, 2, ... without a gap; every consumer cursor
+ * (merger/cursor, indexer/cursor) is a number not past the feed's end.
+ * Each problem goes to c. res (zeroed first) gets the figures. 0 (problems
+ * or not), or an error reading the store (err filled in). */
+int mc_store_check(struct mc_reader *r, struct mc_check *c, struct mc_store_check_res *res,
+		   struct mc_error *err);
+/* In batch w, rebuild what mc_store_check found wrong and can be derived:
+ * the counts of every source from its records (walked in the batch), and
+ * cursors past the feed's end set to its last sequence. Each change goes to c
+ * as MC_CHECK_REPAIRED. 0 or error (the caller aborts w). */
+int mc_store_repair(struct mc_writer *w, const struct mc_store_check_res *res,
+		    struct mc_check *c, struct mc_error *err);
+
 #endif

@@ -98,6 +98,7 @@ void mci_store_set_grow_hook(struct mc_store *s, void (*fn)(void *ctx), void *ct
 enum log_type {
 	LOG_REC = 1, LOG_STATE_SET = 2, LOG_STATE_DEL = 3,
 	LOG_KV_PUT = 4, LOG_KV_DEL = 5, LOG_KV_CLEAR = 6, LOG_SEQ = 7, LOG_KV_APPEND = 8,
+	LOG_COUNTS = 9,   /* mc_writer_counts_set: source -> u64le present, deleted */
 };
 #define OUTCOME_PENDING 0xff
 #define LOG_HDR 10   /* type, outcome, u32 key length, u32 value length */
@@ -282,6 +283,13 @@ int mci_store_view_moved(struct store_view *v, unsigned *epoch);
 void mci_store_view_close(const struct store_view *v, MDB_cursor *c, unsigned epoch);
 int mci_store_view_reopen(struct store_view *v, MDB_dbi dbi, MDB_cursor **c, const void *last,
 			  size_t llen, MDB_val *k, MDB_val *d);
+
+/* store-check.c: the cached counts of a source (store-writer.c's
+ * counts_get), and the replay of a LOG_COUNTS entry */
+int mci_store_counts_get(struct mc_writer *w, const char *key, size_t klen,
+			 struct counts_ent **ret);
+int mci_store_apply_counts(struct mc_writer *w, const unsigned char *key, size_t klen,
+			   const unsigned char *val, size_t vlen);
 
 /* store-trim.c */
 void mci_store_trim(struct mc_store *s, MDB_txn *txn, uint64_t max_rss);

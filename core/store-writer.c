@@ -269,6 +269,12 @@ static int counts_get(struct mc_writer *w, const char *key, size_t klen, struct 
 	return 0;
 }
 
+int mci_store_counts_get(struct mc_writer *w, const char *key, size_t klen,
+			 struct counts_ent **ret)
+{
+	return counts_get(w, key, klen, ret);
+}
+
 static int counts_flush(struct mc_writer *w)
 {
 	unsigned char buf[MC_COUNTS_SIZE];
@@ -478,6 +484,8 @@ static int apply_entry(struct mc_writer *w, int type, const unsigned char *key, 
 				      e->dbi);
 	case LOG_SEQ:
 		return apply_seq(w, key, klen, val, vlen);
+	case LOG_COUNTS:
+		return mci_store_apply_counts(w, key, klen, val, vlen);
 	}
 	return mci_store_wloc(w, MC_E_CORRUPT, "replaying an operation of unknown type", NO_DBI);
 }

@@ -140,4 +140,44 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
  * pair, the rule decisions, as text appended to out. 0, MC_E_NOTFOUND. */
 int mg_explain(struct mg_merger *m, const char *id, struct mc_buf *out);
 
+/* ---- integrity check (`mucluc check`; check.c, schemas/check.md) ---- */
+
+/* Records not merged yet (feed entries after the merger's cursor) that the
+ * check keeps in memory (about 100 bytes each); past it, records and members
+ * are not compared (reported as a note). */
+#define MG_CHECK_PENDING_MAX 1000000u
+
+/* What mg_check saw, for mg_check_repair. */
+struct mg_check_res {
+	uint64_t unions, live, tombstones, members, keys, keys_expected, feed, pending;
+	uint64_t max_union;      /* largest union id */
+	uint64_t feed_last;      /* last union feed sequence */
+	uint64_t epoch;
+	int rebuilding, keys_stale;
+	int keys_bad;            /* mg_key lacks or has entries the members' keys do not give */
+	int union_seq_bad;       /* counter mg_union behind the largest id */
+	int feed_seq_bad;        /* counter mg_feed behind the union feed */
+};
+
+/* Check the merger's data on snapshot r (after mc_store_check, whose sres
+ * it uses): union records (live ones list existing members that name them,
+ * tombstones list none and their survivor chain ends at a live or dissolved
+ * union), member summaries (their union lists them; their record exists, is
+ * present and gives the same summary), mg_key both ways against the members'
+ * match keys, every present record merged, the union feed (sequences 1, 2,
+ * ..., existing unions) and the counters mg_union / mg_feed. Records with
+ * feed entries after the merger's cursor are not compared (not merged yet).
+ * Each problem goes to c; res (zeroed first) gets the figures. Bounded
+ * memory but for the set of records not merged yet. 0, or an error reading
+ * the store (err filled in). */
+int mg_check(struct mc_reader *r, const struct mc_store_check_res *sres, struct mc_check *c,
+	     struct mg_check_res *res, struct mc_error *err);
+/* In batch w, rebuild what mg_check found wrong and can be derived: mg_key
+ * from the member summaries (missing entries added, stray ones removed; not
+ * while a rebuild runs or the keys are marked stale) and counters behind
+ * the ids in use raised. Each change goes to c as MC_CHECK_REPAIRED. 0 or
+ * error (the caller aborts w). */
+int mg_check_repair(struct mc_writer *w, const struct mg_check_res *res, struct mc_check *c,
+		    struct mc_error *err);
+
 #endif

@@ -96,5 +96,5 @@ done
 check_eq "each member of the split union stands alone" "$(wc -w <<<"$members")" "$alone"
 
 # -- mucluc check ------------------------------------------------------------------------
-# TODO(lead): `mucluc check` on "$cfg" here (must exit 0).
+mc_check_stores
 done_testing

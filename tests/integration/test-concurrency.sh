@@ -162,5 +162,5 @@ check "... without waiting for the dead one" bash -c "! grep -q waiting '$T/k2.e
 check "... its records all unchanged" grep -qE " 0 new, 0 changed, [0-9]+ unchanged" "$T/k2.out"
 
 # -- mucluc check ------------------------------------------------------------------------
-# TODO(lead): `mucluc check` on "$S.ini" and "$P.ini" here (must exit 0).
+mc_check_stores
 done_testing

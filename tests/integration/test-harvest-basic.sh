@@ -141,4 +141,5 @@ check "... saying it waits for the harvest held by the first's pid" grep -q "wai
 check "... and harvests after it" grep -qE "^nd: ok: " "$T/out"
 wait "$hp"; rc=$?
 check_eq "... while the first completes (exit 0)" 0 "$rc"
+mc_check_stores
 done_testing

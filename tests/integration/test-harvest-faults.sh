@@ -189,4 +189,5 @@ if [ -s "$T/rss" ]; then
 else
 	skip "huge=30: peak RSS" "/usr/bin/time is not installed"
 fi
+mc_check_stores
 done_testing

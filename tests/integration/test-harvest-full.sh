@@ -102,4 +102,5 @@ H --source a --full
 check_eq "a: one of 20 vanished (5%), limit 0%: exit 1" 1 "$rc"
 check "a: refused 1 of 20" grep -qF "a: FAILED: --full refused to mark 1 of 20 records deleted (5%): more than the full_delete_limit of [harvest] (0%)" "$T/out"
 check_eq "a: still 20 present" 20 "$(present a)"
+mc_check_stores
 done_testing

@@ -130,4 +130,5 @@ fi
 "$MUCLUC" -c "$cfg" harvest --source k >"$T/kout" 2>"$T/kerr"; rc=$?
 check "a run after that fetches only what changed since (nothing): 0 new, 0 changed" \
 	grep -qE "^k: ok: 0 new, 0 changed, 0 deleted" "$T/kout"
+mc_check_stores
 done_testing

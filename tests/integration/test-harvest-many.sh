@@ -53,4 +53,5 @@ check "mucluc sources shows the last error of bad-500" \
 	bash -c "grep -A1 -E '^bad-500 ' '$T/src' | grep -qE '^  harvest: last success never.*; last error '"
 check "... and a last success for ok-01" \
 	bash -c "grep -A1 -E '^ok-01 ' '$T/src' | grep -qE '^  harvest: last success 20'"
+mc_check_stores
 done_testing

@@ -173,4 +173,5 @@ if [ -d "$SHARED/data/oai-captures/dspace-erasmus" ]; then
 else
 	skip "replay of the DSpace captures" "$SHARED/data/oai-captures is absent"
 fi
+mc_check_stores
 done_testing
