@@ -958,6 +958,7 @@ static int raise_counter(struct mc_writer *w, const char *name, uint64_t max, st
 int mg_check_repair(struct mc_writer *w, const struct mg_check_res *res, struct mc_check *c,
 		    struct mc_error *err)
 {
+	uint64_t done = c->repaired;
 	int rc = 0;
 
 	if (res->keys_bad && !res->keys_stale && !res->rebuilding)
@@ -966,5 +967,15 @@ int mg_check_repair(struct mc_writer *w, const struct mg_check_res *res, struct 
 		rc = raise_counter(w, MG_DB_UNION, res->max_union, c, err);
 	if (!rc && res->feed_seq_bad)
 		rc = raise_counter(w, MG_DB_FEED, res->feed_last, c, err);
-	return rc == MC_E_TOOBIG ? 0 : rc;
+	if (rc == MC_E_TOOBIG)
+		rc = 0;
+	/* a writer of union data like any other: a bulk merge that kept keys
+	 * in memory must see that someone else wrote (schemas/concurrency.md) */
+	if (!rc && c->repaired != done) {
+		rc = mg_gen_bump(w, NULL);
+		if (rc)
+			rc = mc_error_set(err, rc, "bumping the merger's write generation: %s",
+					  mg_writer_why(w, rc));
+	}
+	return rc;
 }
