@@ -601,12 +601,56 @@ static void pipeline_stop(struct imp *im)
 	pthread_mutex_destroy(&im->mu);
 }
 
+/* A record fault from a building step: a -ENOMEM past the record's arena
+ * is the record's fault (MC_E_TOOBIG), a real -ENOMEM stays fatal. */
+static int record_rc(const struct mc_record *rec, int rc)
+{
+	return rc == -ENOMEM && mc_arena_over_cap(rec->arena) ? MC_E_TOOBIG : rc;
+}
+
+int mc_import_prepare(struct mc_record *rec, const char *source, enum mc_encoding enc,
+		      int64_t now, unsigned *repairs, struct mc_error *err)
+{
+	const char *why = NULL;
+	int rc;
+
+	if (repairs)
+		*repairs = 0;
+	mc_error_clear(err);
+	rc = record_rc(rec, set_local_id(rec, &why));
+	if (rc)
+		return mc_error_set(err, rc, "%s", rc == MC_E_TOOBIG && !why
+					? "the record needs more than the memory a record may use" : why);
+	rec->source = source;
+	if (!rec->datestamp) {
+		const struct mc_field *f = rec->marc ? mc_marc_first(rec->marc, "005") : NULL;
+
+		if (!f || !f->value || mc_marc005_parse(f->value, f->len, &rec->datestamp))
+			rec->datestamp = now;
+	}
+	if (rec->status == MC_REC_DELETED)
+		return 0;
+	rc = mc_record_check_marc(rec, repairs, err);
+	if (rc)
+		return rc;
+	rc = record_rc(rec, mc_record_normalise(rec, enc, err));
+	if (!rc)
+		rc = record_rc(rec, mc_record_extract(rec, err));
+	if (rc && (!err || !err->code || rc == MC_E_TOOBIG))
+		mc_error_set(err, rc, "%s", rc == MC_E_TOOBIG
+			     ? (rec->limit ? rec->limit : "the record needs more than the memory a record may use")
+			     : mc_strerror(rc));
+	if (rc && err)
+		err->code = rc;
+	return rc;
+}
+
 static int on_record(void *ctx, struct mc_record *rec, const struct mc_error *bad,
 		     const char *raw, size_t raw_len)
 {
 	struct imp *im = ctx;
 	struct mc_error e;
-	const char *why = NULL;
+	unsigned repairs = 0;
 	int rc;
 
 	im->st->read++;
@@ -614,34 +658,17 @@ static int on_record(void *ctx, struct mc_record *rec, const struct mc_error *ba
 		bad_record(im, rec, bad, raw, raw_len);
 		return 0;
 	}
-	rc = set_local_id(rec, &why);
+	rc = mc_import_prepare(rec, im->src->id, im->o.encoding, im->o.now, &repairs, &e);
+	if (rc == -ENOMEM)
+		return rc;
 	if (rc) {
-		if (rc == -ENOMEM)
-			return rc;
-		bad_msg(im, rec, rc, why, raw, raw_len);
+		bad_record(im, rec, &e, raw, raw_len);
 		return 0;
 	}
-	rec->source = im->src->id;
-	if (!rec->datestamp) {
-		const struct mc_field *f = rec->marc ? mc_marc_first(rec->marc, "005") : NULL;
-
-		if (!f || !f->value || mc_marc005_parse(f->value, f->len, &rec->datestamp))
-			rec->datestamp = im->o.now;
-	}
-	if (rec->status != MC_REC_DELETED) {
-		mc_error_clear(&e);
-		rc = mc_record_normalise(rec, im->o.encoding, &e);
-		if (!rc) {
-			count_encoding(im->st, rec->encoding);
-			rc = mc_record_extract(rec, &e);
-		}
-		if (rc) {
-			if (!e.code)
-				mc_error_set(&e, rc, "%s", mc_strerror(rc));
-			bad_record(im, rec, &e, raw, raw_len);
-			return 0;
-		}
-	}
+	if (repairs)
+		im->st->repaired++;
+	if (rec->status != MC_REC_DELETED)
+		count_encoding(im->st, rec->encoding);
 	if (dup_seen(im, rec->local_id))
 		im->st->duplicates++;
 	return store_record(im, rec, raw, raw_len);

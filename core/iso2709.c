@@ -204,8 +204,10 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 		goto emit;
 	}
 	m = mc_record_marc(r);
-	if (!m)
-		return -ENOMEM;
+	if (!m) {
+		rc = -ENOMEM;
+		goto nomem;
+	}
 	memcpy(m->leader, b, 24);
 	m->leader[24] = '\0';
 
@@ -238,8 +240,10 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 	}
 	if (nent) {
 		ent = mc_arena_alloc(r->arena, nent * sizeof(*ent));
-		if (!ent)
-			return -ENOMEM;
+		if (!ent) {
+			rc = -ENOMEM;
+			goto nomem;
+		}
 	}
 	d = b + base;
 	dlen = data_end - base;
@@ -259,8 +263,10 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 		int err;
 		size_t npieces = split_fields(r, ent, nent, d, dlen, &err);
 
-		if (err)
-			return err;
+		if (err) {
+			rc = err;
+			goto nomem;
+		}
 		if (npieces != nent)
 			fault(s, &bad, MC_E_PARSE, off,
 			      "ISO 2709 directory lists %zu fields but the data area holds %zu", nent, npieces);
@@ -318,18 +324,29 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 				pos = end;
 			}
 		}
+		if (rc == -ENOMEM && mc_arena_over_cap(r->arena))
+			rc = MC_E_TOOBIG;
 		if (rc == -ENOMEM)
-			return rc;
-		if (rc)
-			fault(s, &bad, rc, off,
-			      "ISO 2709 field %.3s (directory entry %zu): value over %u bytes, or too many fields or subfields",
-			      ent[i].tag, i + 1, MC_MAX_FIELD_BYTES);
+			goto nomem;
+		if (rc) {
+			/* a cap of the record: the rest of it is not worth reading */
+			fault(s, &bad, rc, off, "ISO 2709 record %s (at field %.3s, directory entry %zu)",
+			      r->limit ? r->limit : mc_strerror(rc), ent[i].tag, i + 1);
+			break;
+		}
 	}
 	if (!bad && (!m || m->nfields == 0))
 		fault(s, &bad, MC_E_PARSE, off, "ISO 2709 record without fields");
 
 emit:
 	return mc_parser_emit(p, bad, id, (const char *)b, n);
+nomem:
+	/* past the record's arena: a fault of this record; else malloc failed */
+	if (!mc_arena_over_cap(r->arena))
+		return rc;
+	fault(s, &bad, MC_E_TOOBIG, off, "ISO 2709 record %s",
+	      r->limit ? r->limit : "needs more than the memory a record may use");
+	goto emit;
 }
 
 /* Report junk at off (the bytes at b) and start skipping. */

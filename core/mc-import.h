@@ -44,6 +44,8 @@ struct mc_import_stats {
 	                               record that was not there) */
 	uint64_t deleted;           /* present records that the input marks deleted */
 	uint64_t bad;               /* not stored: reported and quarantined */
+	uint64_t repaired;          /* stored after a repair by mc_record_check_marc
+	                               (indicator or leader byte set to blank) */
 	uint64_t duplicates;        /* ids met more than once in this input (the later wins) */
 	uint64_t bytes;             /* input bytes read */
 	struct mc_import_enc enc[MC_IMPORT_ENCODINGS];
@@ -108,6 +110,20 @@ int mc_import_delete_unseen(struct mc_import *im, uint64_t *ndeleted, struct mc_
 /* Drain the pipeline, commit, fill st (may be NULL), free im. Returns the
  * first fatal error of the import (err filled in) or 0. */
 int mc_import_end(struct mc_import *im, struct mc_import_stats *st, struct mc_error *err);
+
+/* What the import does to one record the parser found well-formed, before
+ * it is packed and stored: its local id (OAI identifier, else 001), source
+ * (borrowed: must outlive rec), datestamp (OAI datestamp, else 005, else
+ * now), and unless it is a deletion mc_record_check_marc (*repairs, may be
+ * NULL, gets the bytes repaired), mc_record_normalise with the declared
+ * encoding enc, and mc_record_extract.
+ * 0: accepted, the store takes rec as it now is; -ENOMEM: out of memory
+ * (fatal); any other code: the record is bad (MC_E_PARSE: no id,
+ * MC_E_ENCODING, MC_E_TOOBIG: past a cap of mc-limits.h, ...) and err (may
+ * be NULL) says why. Every accepted record can be exported as JSON and
+ * MARCXML: the fuzz targets check it (tests/fuzz). */
+int mc_import_prepare(struct mc_record *rec, const char *source, enum mc_encoding enc,
+		      int64_t now, unsigned *repairs, struct mc_error *err);
 
 /* Seconds since the epoch for a MARC 005 value ("yyyymmddhhmmss[.f]").
  * 0 or MC_E_PARSE (not a valid date and time, e.g. all zeros). */

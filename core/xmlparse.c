@@ -1726,6 +1726,17 @@ static int tag_ok(const xmlChar *v, size_t len)
 	       v[2] >= 0x20 && v[2] < 0x7F;
 }
 
+/* An indicator or subfield code attribute as one byte: its character when
+ * it is one ASCII character, none when it is absent or empty, else 0x7F,
+ * which no check accepts (a multi-byte or several-character value):
+ * mc_record_check_marc repairs or refuses it like any other bad byte. */
+static char xml_char1(const xmlChar *v, size_t len, char none)
+{
+	if (!v || !len)
+		return none;
+	return len == 1 && v[0] < 0x80 ? (char)v[0] : 0x7F;
+}
+
 static int root_kind(enum nsid ns, const xmlChar *local)
 {
 	if (ns == N_OAI && streq(local, "OAI-PMH"))
@@ -1858,17 +1869,20 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		}
 		if (x->u.bad)
 			break;
-		rc = mc_marc_add_data(r, (const char *)v, l1 && i1[0] < 0x80 ? (char)i1[0] : ' ',
-				      l2 && i2[0] < 0x80 ? (char)i2[0] : ' ', &x->field);
+		rc = mc_marc_add_data(r, (const char *)v, xml_char1(i1, l1, ' '), xml_char1(i2, l2, ' '),
+				      &x->field);
+		if (rc == -ENOMEM && mc_arena_over_cap(r->arena))
+			rc = MC_E_TOOBIG;
 		if (rc)
-			unit_fault(x, rc, x->u.off, cur_line(x), "datafield %.3s: %s", (const char *)v,
-				   rc == MC_E_TOOBIG ? "more than the allowed number of fields"
+			unit_fault(x, rc, x->u.off, cur_line(x), "datafield %.3s: %s%s", (const char *)v,
+				   rc == MC_E_TOOBIG ? "the record " : "",
+				   rc == MC_E_TOOBIG ? (r->limit ? r->limit : "is too big")
 						     : mc_strerror(rc));
 		break;
 	}
 	case K_SUB:
 		v = attr_nm(x, atts, nb_attributes, NM_CODE, &vl);
-		x->code = vl && v[0] < 0x80 ? (char)v[0] : ' ';
+		x->code = xml_char1(v, vl, 0);
 		text_begin(x);
 		break;
 	case K_DC_ELEM: {
@@ -2015,12 +2029,14 @@ static void text_end(struct mc_xml *x, int kind, const xmlChar *local)
 	default:
 		break;
 	}
+	if (rc == -ENOMEM && mc_arena_over_cap(r->arena))
+		rc = MC_E_TOOBIG;
 	if (rc)
-		unit_fault(x, rc, x->u.off, cur_line(x), "%s %s: %s",
+		unit_fault(x, rc, x->u.off, cur_line(x), "%s %s: %s%s",
 			   kind == K_DC_ELEM ? "dc element" : "MARC field",
 			   kind == K_DC_ELEM ? (const char *)local : x->tag,
-			   rc == MC_E_TOOBIG ? "value too long, or too many fields/subfields/elements"
-					     : mc_strerror(rc));
+			   rc == MC_E_TOOBIG ? "the record " : "",
+			   rc == MC_E_TOOBIG ? (r->limit ? r->limit : "is too big") : mc_strerror(rc));
 }
 
 static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
