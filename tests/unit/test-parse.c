@@ -1454,6 +1454,165 @@ static void test_iso_toobig(void **state)
 	coll_free(&c);
 }
 
+/* One ISO 2709 record from (tag, value) pairs; returns its length. */
+static size_t iso_build(char *out, const char *const *tags, const char *const *vals,
+			const size_t *lens, size_t n)
+{
+	size_t i, dlen = 0, base = 24 + 12 * n + 1, pos;
+
+	for (i = 0; i < n; i++)
+		dlen += lens[i] + 1;
+	snprintf(out, 25, "%05zunam a22%05zu a 4500", base + dlen + 1 > 99999 ? (size_t)99999 : base + dlen + 1, base);
+	pos = 24;
+	for (i = 0, dlen = 0; i < n; i++) {
+		char e[13];
+
+		snprintf(e, sizeof(e), "%.3s%04zu%05zu", tags[i], lens[i] + 1 > 9999 ? (size_t)9999 : lens[i] + 1,
+			 dlen > 99999 ? (size_t)99999 : dlen);
+		memcpy(out + pos, e, 12);
+		pos += 12;
+		dlen += lens[i] + 1;
+	}
+	out[pos++] = 0x1E;
+	for (i = 0; i < n; i++) {
+		memcpy(out + pos, vals[i], lens[i]);
+		pos += lens[i];
+		out[pos++] = 0x1E;
+	}
+	out[pos++] = 0x1D;
+	return pos;
+}
+
+/* The issue's case: a good record, 1,000 fields of 1,999 empty subfields
+ * (4 MB), a good record. The big one is a fault of its own (the per-record
+ * subfield cap), reported with its offset and id; the third is read. */
+static void test_iso_hostile_subfields(void **state)
+{
+	static const char *const gtags[] = { "001", "245" };
+	const char *gvals[] = { "g1", "00\x1f" "aGood" };
+	size_t glens[] = { 2, 8 };
+	size_t nf = 1001, i, len = 0, flen = 2 + 2 * 1999;
+	const char **tags = calloc(nf, sizeof(*tags)), **vals = calloc(nf, sizeof(*vals));
+	size_t *lens = calloc(nf, sizeof(*lens));
+	char *field = malloc(flen), *buf = malloc(5u << 20);
+	struct coll c = { 0 };
+	struct mc_error err;
+
+	(void)state;
+	memset(field, ' ', 2);
+	for (i = 0; i < 1999; i++) {
+		field[2 + 2 * i] = 0x1F;
+		field[3 + 2 * i] = 'a';
+	}
+	tags[0] = "001";
+	vals[0] = "big1";
+	lens[0] = 4;
+	for (i = 1; i < nf; i++) {
+		tags[i] = "500";
+		vals[i] = field;
+		lens[i] = flen;
+	}
+	len += iso_build(buf + len, gtags, gvals, glens, 2);
+	len += iso_build(buf + len, tags, vals, lens, nf);
+	assert_true(len > 4000000);
+	gvals[0] = "g3";
+	len += iso_build(buf + len, gtags, gvals, glens, 2);
+	assert_int_equal(parse_mem(buf, len, MC_IN_ISO2709, 65536, &c, &err, NULL), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.r[0].bad, 0);
+	assert_int_equal(c.r[1].bad, MC_E_TOOBIG);
+	assert_string_equal(c.r[1].err_id, "big1");
+	assert_int_equal(c.r[1].err_off, c.r[1].off);
+	assert_non_null(strstr(c.r[1].err_msg, "more than 100000 subfields"));
+	assert_int_equal(c.r[2].bad, 0);
+	assert_string_equal(c.r[2].id, "g3");
+	free(tags);
+	free(vals);
+	free(lens);
+	free(field);
+	free(buf);
+	coll_free(&c);
+}
+
+/* A record past its arena's cap gets MC_E_TOOBIG and says why; -ENOMEM is
+ * kept for malloc failing. */
+static void test_record_caps(void **state)
+{
+	struct mc_record *r;
+	struct mc_field *f;
+	char *big = malloc(MC_MAX_FIELD_BYTES);
+	size_t i;
+	int rc = 0;
+
+	(void)state;
+	memset(big, 'x', MC_MAX_FIELD_BYTES);
+	assert_int_equal(mc_record_new(&r), 0);
+	for (i = 0; i < MC_MAX_FIELDS && rc == 0; i++)
+		rc = mc_marc_add_control(r, "009", big, MC_MAX_FIELD_BYTES);
+	assert_int_equal(rc, MC_E_TOOBIG);
+	assert_true(i < MC_MAX_FIELDS);  /* the arena, not the field count */
+	assert_non_null(r->limit);
+	assert_non_null(strstr(r->limit, "64 MiB"));
+	mc_record_reset(r);
+	assert_null(r->limit);
+	assert_int_equal(mc_marc_add_control(r, "001", big, MC_MAX_FIELD_BYTES + 1), MC_E_TOOBIG);
+	assert_string_equal(r->limit, "has a field longer than 256 KiB");
+	mc_record_reset(r);
+	/* the subfield cap counts every field */
+	for (i = 0, rc = 0; rc == 0 && i < 1000; i++) {
+		size_t j;
+
+		rc = mc_marc_add_data(r, "500", ' ', ' ', &f);
+		for (j = 0; rc == 0 && j < 1000; j++)
+			rc = mc_marc_add_sub(r, f, 'a', "", 0);
+	}
+	assert_int_equal(rc, MC_E_TOOBIG);
+	assert_int_equal(r->marc->nsub, MC_MAX_RECORD_SUBFIELDS);
+	assert_string_equal(r->limit, "has more than 100000 subfields");
+	mc_record_free(r);
+	free(big);
+}
+
+/* Indicators and leader bytes MARC does not allow are repaired to blank;
+ * a subfield code it does not allow refuses the record. */
+static void test_check_marc(void **state)
+{
+	struct mc_record *r;
+	struct mc_field *f;
+	struct mc_error e;
+	unsigned rep = 99;
+
+	(void)state;
+	assert_int_equal(mc_record_new(&r), 0);
+	assert_int_equal(mc_record_check_marc(r, &rep, &e), 0);  /* no MARC part */
+	assert_int_equal(rep, 0);
+	assert_int_equal(mc_marc_add_data(r, "245", (char)0xE9, (char)0xE8, &f), 0);
+	assert_int_equal(mc_marc_add_sub(r, f, 'a', "x", 1), 0);
+	assert_int_equal(mc_marc_add_data(r, "650", 'A', '7', &f), 0);
+	assert_int_equal(mc_marc_add_sub(r, f, '$', "y", 1), 0);
+	r->marc->leader[6] = (char)0xE9;
+	r->marc->leader[7] = '\x01';
+	assert_int_equal(mc_record_check_marc(r, &rep, &e), 0);
+	assert_int_equal(rep, 5);
+	assert_int_equal(r->marc->fields[0].ind1, ' ');
+	assert_int_equal(r->marc->fields[0].ind2, ' ');
+	assert_int_equal(r->marc->fields[1].ind1, ' ');
+	assert_int_equal(r->marc->fields[1].ind2, '7');
+	assert_memory_equal(r->marc->leader + 6, "  ", 2);
+	assert_int_equal(mc_record_check_marc(r, &rep, &e), 0);
+	assert_int_equal(rep, 0);  /* nothing left to repair */
+	assert_int_equal(mc_marc_add_sub(r, f, (char)0xFF, "z", 1), 0);
+	mc_error_clear(&e);
+	assert_int_equal(mc_record_check_marc(r, &rep, &e), MC_E_ENCODING);
+	assert_string_equal(e.msg, "field 650: subfield code 0xFF is not a MARC subfield code");
+	assert_true(mc_marc_code_ok('A') && mc_marc_code_ok('\\') && mc_marc_code_ok('~'));
+	assert_false(mc_marc_code_ok(' ') || mc_marc_code_ok('@') || mc_marc_code_ok('|') ||
+		     mc_marc_code_ok(0) || mc_marc_code_ok(0x7F));
+	assert_true(mc_marc_ind_ok(' ') && mc_marc_ind_ok('0') && mc_marc_ind_ok('z'));
+	assert_false(mc_marc_ind_ok('A') || mc_marc_ind_ok('#') || mc_marc_ind_ok(0xE9));
+	mc_record_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1483,6 +1642,9 @@ int main(void)
 		cmocka_unit_test(test_iso_sample),
 		cmocka_unit_test(test_iso_faults),
 		cmocka_unit_test(test_iso_toobig),
+		cmocka_unit_test(test_iso_hostile_subfields),
+		cmocka_unit_test(test_record_caps),
+		cmocka_unit_test(test_check_marc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
