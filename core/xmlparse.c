@@ -1255,7 +1255,9 @@ static int64_t line_at(struct mc_xml *x, int64_t off)
 {
 	if (off < x->win_off || off > win_end(x) || x->anc_off < x->win_off)
 		return 0;
-	if (off >= x->anc_off)
+	if (off == x->anc_off)
+		return x->anc_line;  /* also when the window is still unallocated */
+	if (off > x->anc_off)
 		return x->anc_line + count_nl(win_at(x, x->anc_off), (size_t)(off - x->anc_off));
 	return x->anc_line - count_nl(win_at(x, off), (size_t)(x->anc_off - off));
 }
@@ -1269,6 +1271,8 @@ static void win_drop(struct mc_xml *x, int64_t keep)
 		return;
 	if (keep > win_end(x))
 		keep = win_end(x);
+	if (keep <= x->win_off)
+		return;
 	if (keep > x->anc_off) {
 		x->anc_line = line_at(x, keep);
 		x->anc_off = keep;
@@ -1283,10 +1287,11 @@ static void win_drop(struct mc_xml *x, int64_t keep)
 static int64_t line_start(struct mc_xml *x, int64_t line)
 {
 	int64_t l = line_at(x, x->win_off);
-	const unsigned char *b = x->win, *e = x->win + x->win_len;
+	const unsigned char *b = x->win, *e;
 
-	if (line < l || l == 0)
+	if (line < l || l == 0 || !b)
 		return -1;
+	e = b + x->win_len;
 	while (l < line) {
 		b = memchr(b, '\n', (size_t)(e - b));
 		if (!b)
@@ -2618,7 +2623,7 @@ static int xml_error(struct mc_xml *x, int eof)
 			return mc_parser_fail(p, MC_E_TRUNCATED, (int64_t)p->offset, line,
 					      "input ends before the end of the document (%s)",
 					      x->xerr_msg);
-		if (x->win_off == 0 && (memmem(h, n, "<html", 5) || memmem(h, n, "<HTML", 5) ||
+		if (x->win_off == 0 && h && (memmem(h, n, "<html", 5) || memmem(h, n, "<HTML", 5) ||
 					memmem(h, n, "<!DOCTYPE html", 14) ||
 					memmem(h, n, "<!doctype html", 14)))
 			return mc_parser_fail(p, MC_E_PARSE, 0, 1, "not MARCXML/OAI-PMH: got <html>");
