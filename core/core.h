@@ -7,11 +7,9 @@
 #include "mc-buf.h"
 #include "mc-record.h"
 #include "mc-text.h"
-#include "mc-parse.h"
 #include "mc-extract.h"
 #include "mc-store.h"
 #include "mc-config.h"
-#include "mc-import.h"
 #include "mc-output.h"
 
 #endif

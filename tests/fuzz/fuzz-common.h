@@ -32,10 +32,9 @@
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 
-#include "mc-import.h"
+#include "ingest.h"
 #include "mc-limits.h"
 #include "mc-output.h"
-#include "mc-parse.h"
 #include "mc-store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "mc-limits.h"
-#include "mc-parse.h"
+#include "ingest.h"
 
 #define ZEBRA "/usr/share/doc/idzebra-2.0/examples"
 

@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "mc-limits.h"
-#include "parse-internal.h"
+#include "ingest-internal.h"
 
 #define ISO_RS 0x1D  /* record terminator */
 #define ISO_FS 0x1E  /* field terminator */
@@ -39,7 +39,7 @@
 enum { SKIP_NONE = 0, SKIP_TO_RS, SKIP_JUNK };
 enum { REC_TERMINATED, REC_UNTERMINATED, REC_TRUNCATED, REC_TOOBIG };
 
-struct mc_iso {
+struct iso {
 	struct mc_parser *p;
 	struct mc_buf buf;      /* bytes of a record not complete yet */
 	int64_t buf_off;        /* input offset of buf.data[0] */
@@ -109,10 +109,10 @@ static void preview(const unsigned char *b, size_t n, char *out, size_t outsz)
 }
 
 /* Record the first fault of the record being built. */
-static void fault(struct mc_iso *s, int *bad, int code, int64_t off, const char *fmt, ...)
+static void fault(struct iso *s, int *bad, int code, int64_t off, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-static void fault(struct mc_iso *s, int *bad, int code, int64_t off, const char *fmt, ...)
+static void fault(struct iso *s, int *bad, int code, int64_t off, const char *fmt, ...)
 {
 	char msg[sizeof(s->p->bad.msg)];
 	va_list ap;
@@ -123,7 +123,7 @@ static void fault(struct mc_iso *s, int *bad, int code, int64_t off, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	mc_parser_bad(s->p, code, off, 0, "%s", msg);
+	ing_parser_bad(s->p, code, off, 0, "%s", msg);
 }
 
 static int cmp_start(const void *a, const void *b)
@@ -175,7 +175,7 @@ static size_t split_fields(struct mc_record *r, struct dirent_ *ent, size_t nent
 
 /* Build p->rec from one record's bytes b[0..n) (n includes the 0x1D when
  * there is one) and report it. */
-static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_t off, int how)
+static int iso_record(struct iso *s, const unsigned char *b, size_t n, int64_t off, int how)
 {
 	struct mc_parser *p = s->p;
 	struct mc_record *r = p->rec;
@@ -339,7 +339,7 @@ static int iso_record(struct mc_iso *s, const unsigned char *b, size_t n, int64_
 		fault(s, &bad, MC_E_PARSE, off, "ISO 2709 record without fields");
 
 emit:
-	return mc_parser_emit(p, bad, id, (const char *)b, n);
+	return ing_parser_emit(p, bad, id, (const char *)b, n);
 nomem:
 	/* past the record's arena: a fault of this record; else malloc failed */
 	if (!mc_arena_over_cap(r->arena))
@@ -350,7 +350,7 @@ nomem:
 }
 
 /* Report junk at off (the bytes at b) and start skipping. */
-static int junk(struct mc_iso *s, const unsigned char *b, size_t n, int64_t off)
+static int junk(struct iso *s, const unsigned char *b, size_t n, int64_t off)
 {
 	char pv[64];
 
@@ -358,16 +358,16 @@ static int junk(struct mc_iso *s, const unsigned char *b, size_t n, int64_t off)
 	mc_record_reset(s->p->rec);
 	s->p->rec->source = s->p->o.source;
 	s->p->rec->in_offset = off;
-	mc_parser_bad(s->p, MC_E_PARSE, off, 0,
+	ing_parser_bad(s->p, MC_E_PARSE, off, 0,
 		      "not an ISO 2709 record (a leader starts with 5 digits): \"%s\"; skipped to the next record",
 		      pv);
 	s->skip = SKIP_JUNK;
-	return mc_parser_emit(s->p, 1, NULL, (const char *)b, n < 24 ? n : 24);
+	return ing_parser_emit(s->p, 1, NULL, (const char *)b, n < 24 ? n : 24);
 }
 
 /* Parse the complete records in b[0..n) (input offset base). *used: bytes
  * consumed; the rest is an incomplete record to be kept. */
-static int consume(struct mc_iso *s, const unsigned char *b, size_t n, int64_t base, int eof,
+static int consume(struct iso *s, const unsigned char *b, size_t n, int64_t base, int eof,
 		   size_t *used)
 {
 	size_t i = 0;
@@ -415,7 +415,7 @@ static int consume(struct mc_iso *s, const unsigned char *b, size_t n, int64_t b
 		rem = n - i;
 		if (digits(r, rem < 5 ? rem : 5) < 0) {
 			if (!s->seen && r[0] == '<') {
-				rc = mc_parser_fail(s->p, MC_E_PARSE, base + (int64_t)i, 0,
+				rc = ing_parser_fail(s->p, MC_E_PARSE, base + (int64_t)i, 0,
 						    "not ISO 2709: input starts with '<' (XML? use the marcxml or auto input format)");
 				break;
 			}
@@ -467,10 +467,10 @@ out:
 }
 
 /* ISO 2709 state for parser p (borrowed). 0 or -ENOMEM; *ret set only on
- * success, freed by mc_iso_free. */
-int mc_iso_new(struct mc_parser *p, struct mc_iso **ret)
+ * success, freed by iso_free. */
+static int iso_new(struct mc_parser *p, void **ret)
 {
-	struct mc_iso *s = calloc(1, sizeof(*s));
+	struct iso *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -481,8 +481,10 @@ int mc_iso_new(struct mc_parser *p, struct mc_iso **ret)
 }
 
 /* NULL is a no-op. */
-void mc_iso_free(struct mc_iso *s)
+static void iso_free(void *st)
 {
+	struct iso *s = st;
+
 	if (!s)
 		return;
 	mc_buf_free(&s->buf);
@@ -490,7 +492,7 @@ void mc_iso_free(struct mc_iso *s)
 }
 
 /* Drop the first used bytes of the pending buffer. */
-static void buf_drop(struct mc_iso *s, size_t used)
+static void buf_drop(struct iso *s, size_t used)
 {
 	if (!used)
 		return;
@@ -502,9 +504,10 @@ static void buf_drop(struct mc_iso *s, size_t used)
 
 /* Parse what buf completes; keep an incomplete record (at most
  * MC_MAX_RECORD_BYTES). 0, the callback's value, or a fatal code (set in
- * the parser with mc_parser_fail). */
-int mc_iso_feed(struct mc_iso *s, const char *buf, size_t len)
+ * the parser with ing_parser_fail). */
+static int iso_feed(void *st, const char *buf, size_t len)
 {
+	struct iso *s = st;
 	const unsigned char *b = (const unsigned char *)buf;
 	size_t used;
 	int rc = 0;
@@ -539,14 +542,15 @@ int mc_iso_feed(struct mc_iso *s, const char *buf, size_t len)
 		}
 	}
 	if (rc && rc != s->p->stop_rc && !s->p->fatal_rc)
-		rc = mc_parser_fail(s->p, rc, s->off, 0, "%s", mc_strerror(rc));
+		rc = ing_parser_fail(s->p, rc, s->off, 0, "%s", mc_strerror(rc));
 	return rc;
 }
 
 /* End of input: a pending partial record is reported MC_E_TRUNCATED (to the
  * callback, and returned). */
-int mc_iso_finish(struct mc_iso *s)
+static int iso_finish(void *st)
 {
+	struct iso *s = st;
 	const unsigned char *b;
 	size_t used, n, i;
 	int rc;
@@ -565,6 +569,14 @@ int mc_iso_finish(struct mc_iso *s)
 	rc = iso_record(s, b + i, n - i, s->buf_off + (int64_t)i, REC_TRUNCATED);
 	if (rc)
 		return rc;
-	return mc_parser_fail(s->p, MC_E_TRUNCATED, s->buf_off + (int64_t)i, 0,
+	return ing_parser_fail(s->p, MC_E_TRUNCATED, s->buf_off + (int64_t)i, 0,
 			      "input ends inside an ISO 2709 record (%zu bytes of it read)", n - i);
 }
+
+const struct ing_format ing_format_iso2709 = {
+	.name = "iso2709",
+	.new = iso_new,
+	.feed = iso_feed,
+	.finish = iso_finish,
+	.free = iso_free,
+};

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "mc-extract.h"
-#include "mc-import.h"
+#include "ingest.h"
 #include "mc-limits.h"
 
 /* The duplicate-id set holds 64-bit hashes; it stops growing at this many
@@ -69,24 +69,6 @@ struct imp {
 	int qdone;                 /* cap reached or the file cannot be written */
 	uint64_t reported;
 };
-
-/* ---- 005 ---- */
-
-int mc_marc005_parse(const char *s, size_t len, int64_t *ret)
-{
-	char iso[21];
-	size_t i;
-
-	if (len < 14 || (len > 14 && s[14] != '.'))
-		return MC_E_PARSE;
-	for (i = 0; i < 14; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return MC_E_PARSE;
-	/* yyyymmddhhmmss -> yyyy-mm-ddThh:mm:ssZ, checked by the OAI datestamp parser */
-	snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", s, s + 4, s + 6, s + 8, s + 10,
-		 s + 12);
-	return mc_datestamp_parse(iso, ret);
-}
 
 /* ---- reporting and quarantine ---- */
 
