@@ -143,11 +143,28 @@ void ing_xml_copy_attr(char *dst, size_t dstsz, const xmlChar *v, size_t len)
 {
 	if (!v)
 		len = 0;
-	if (len >= dstsz)
+	if (len >= dstsz) {
+		/* cut at a character boundary: never half a UTF-8 sequence */
 		len = dstsz - 1;
+		while (len && (v[len] & 0xC0) == 0x80)
+			len--;
+	}
 	if (len)
 		memcpy(dst, v, len);
 	dst[len] = '\0';
+}
+
+static int lang_ok(const xmlChar *v, size_t len, size_t max)
+{
+	size_t i;
+
+	if (!len || len >= max)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return 0;
+	return 1;
 }
 
 static void copy_text(struct ing_xml *x, char *dst, size_t dstsz)
@@ -606,8 +623,12 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 			const xmlChar **a = atts + 5 * i;
 
 			if (a[2] && streq(a[0], "lang") && streq(a[2], NS_XML)) {
-				ing_xml_copy_attr(x->lang, sizeof(x->lang), a[3], (size_t)(a[4] - a[3]));
-				x->has_lang = 1;
+				/* a language tag (BCP 47: letters, digits, hyphens), else
+				 * left out: it is no language anyone can use */
+				x->has_lang = lang_ok(a[3], (size_t)(a[4] - a[3]), sizeof(x->lang));
+				if (x->has_lang)
+					ing_xml_copy_attr(x->lang, sizeof(x->lang), a[3],
+							  (size_t)(a[4] - a[3]));
 			}
 		}
 		text_begin(x);
