@@ -601,7 +601,7 @@ int mc_import_prepare(struct mc_record *rec, const char *source, enum mc_encodin
 	mc_error_clear(err);
 	rc = record_rc(rec, set_local_id(rec, &why));
 	if (rc)
-		return mc_error_set(err, rc, "%s", rc == MC_E_TOOBIG && !why
+		return mc_error_set(err, rc, "%s", rc == MC_E_TOOBIG && why && !strcmp(why, "out of memory")
 					? "the record needs more than the memory a record may use" : why);
 	rec->source = source;
 	if (!rec->datestamp) {
@@ -615,13 +615,14 @@ int mc_import_prepare(struct mc_record *rec, const char *source, enum mc_encodin
 	rc = mc_record_check_marc(rec, repairs, err);
 	if (rc)
 		return rc;
-	rc = record_rc(rec, mc_record_normalise(rec, enc, err));
+	rc = mc_record_normalise(rec, enc, err);
 	if (!rc)
-		rc = record_rc(rec, mc_record_extract(rec, err));
-	if (rc && (!err || !err->code || rc == MC_E_TOOBIG))
-		mc_error_set(err, rc, "%s", rc == MC_E_TOOBIG
-			     ? (rec->limit ? rec->limit : "the record needs more than the memory a record may use")
-			     : mc_strerror(rc));
+		rc = mc_record_extract(rec, err);
+	if (rc == -ENOMEM && mc_arena_over_cap(rec->arena))
+		return mc_error_set(err, MC_E_TOOBIG, "the record %s",
+				    rec->limit ? rec->limit : "needs more than the memory a record may use");
+	if (rc && err && !err->code)
+		mc_error_set(err, rc, "%s", mc_strerror(rc));
 	if (rc && err)
 		err->code = rc;
 	return rc;
