@@ -462,9 +462,38 @@ static int tag_ok(const xmlChar *v, size_t len)
  * mc_record_check_marc repairs or refuses it like any other bad byte. */
 static char xml_char1(const xmlChar *v, size_t len, char none)
 {
+	static const struct {
+		const char *ref;
+		char c;
+	} refs[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+		     { "&apos;", '\'' } };
+	size_t i;
+
 	if (!v || !len)
 		return none;
-	return len == 1 && v[0] < 0x80 ? (char)v[0] : 0x7F;
+	if (len == 1)
+		return v[0] < 0x80 ? (char)v[0] : 0x7F;
+	/* libxml2 (replaceEntities off) hands attribute values over with "&"
+	 * written "&#38;": one character written as a reference */
+	if (len >= 4 && v[0] == '&' && v[1] == '#' && v[len - 1] == ';') {
+		unsigned long c = 0;
+		int hex = v[2] == 'x';
+
+		for (i = 2 + (size_t)hex; i < len - 1; i++) {
+			int d = v[i] >= '0' && v[i] <= '9' ? v[i] - '0'
+				: hex && (v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'f' ? (v[i] | 0x20) - 'a' + 10
+				: -1;
+
+			if (d < 0 || c > 0x7F)
+				return 0x7F;
+			c = c * (hex ? 16 : 10) + (unsigned long)d;
+		}
+		return i > 2 + (size_t)hex && c > 0 && c < 0x80 ? (char)c : 0x7F;
+	}
+	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
+		if (len == strlen(refs[i].ref) && memcmp(v, refs[i].ref, len) == 0)
+			return refs[i].c;
+	return 0x7F;
 }
 
 static int root_kind(enum nsid ns, const xmlChar *local)

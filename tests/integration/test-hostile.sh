@@ -101,6 +101,7 @@ elif what == 'odd-xml':
                  xrec('xnocode', code=''),
                  xrec('xspace', code='code=" "'),
                  xrec('xsym', code='code="$"'),
+                 xrec('xamp', code='code="&amp;"'),
                  xrec('x9')])
 open(out, 'wb').write(data)
 EOF
@@ -179,14 +180,15 @@ check "leader byte E9: its other bytes are kept" bash -c '"$@" show --json hx:od
 gen odd-xml "$T/odd.xml"
 M import --source hx --no-merge "$T/odd.xml" >"$T/out" 2>"$T/err"; rc=$?
 check_eq "odd bytes (MARCXML): exit 1 (three records refused)" 1 "$rc"
-check "odd bytes (MARCXML): 8 read, 5 new, 3 bad, 2 repaired" grep -qE "^$T/odd.xml: 8 read, 5 new, .* 3 bad.*; 2 repaired" "$T/out"
+check "odd bytes (MARCXML): 9 read, 6 new, 3 bad, 2 repaired" grep -qE "^$T/odd.xml: 9 read, 6 new, .* 3 bad.*; 2 repaired" "$T/out"
 for id in xcode xnocode xspace; do
 	check "odd bytes (MARCXML): $id (code \"é\", none, \" \") refused" grep -qE "source hx record $id: field 245: subfield code 0x[0-9A-F]{2} is not a MARC subfield code" "$T/err"
 done
-for id in xupper xacute xsym; do M show "hx:$id" >"$T/$id.txt" 2>&1; done
+for id in xupper xacute xsym xamp; do M show "hx:$id" >"$T/$id.txt" 2>&1; done
 check "odd bytes (MARCXML): ind1=\"A\" ind2=\"#\" become blanks" grep -qF '245    $a Title xupper' "$T/xupper.txt"
 check "odd bytes (MARCXML): ind1=\"é\" ind2=\"10\" become blanks" grep -qF '245    $a Title xacute' "$T/xacute.txt"
 check "odd bytes (MARCXML): code \"\$\" is a MARC code and is kept" grep -qF '245 00 $$ Title xsym' "$T/xsym.txt"
+check "odd bytes (MARCXML): code \"&amp;\" is the code & and is kept" grep -qF '245 00 $& Title xamp' "$T/xamp.txt"
 
 # -- accepted means exportable -----------------------------------------------
 M export --format jsonl --with-metadata >"$T/all.jsonl" 2>"$T/err"; rc=$?
@@ -199,7 +201,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
     assert ("marc" in o) or ("dc" in o) or o["status"]=="deleted", o["id"]
 print(n)' "$T/all.jsonl"
 nstored=$(wc -l <"$T/all.jsonl")
-check_eq "export jsonl: every record stored (20)" 20 "$nstored"
+check_eq "export jsonl: every record stored (21)" 21 "$nstored"
 bad=0
 while read -r id; do
 	M show --json "$id" >/dev/null 2>&1 || { bad=$((bad + 1)); echo "# show --json $id failed"; }
@@ -207,7 +209,7 @@ done < <(python3 -c 'import json,sys; [print(json.loads(l)["id"]) for l in open(
 check_eq "show --json works for every stored record" 0 "$bad"
 M export --format marcxml >"$T/all.xml" 2>"$T/err"; rc=$?
 check_eq "export --format marcxml: exit 0" 0 "$rc"
-check "export marcxml: one record per stored record" test "$(grep -c '<record>' "$T/all.xml")" -eq 20
+check "export marcxml: one record per stored record" test "$(grep -c '<record>' "$T/all.xml")" -eq 21
 if [ -f "$XSD" ]; then
 	check "export marcxml: valid against MARC21slim.xsd" xmllint --noout --schema "$XSD" "$T/all.xml"
 else
