@@ -341,6 +341,9 @@ static void unit_end(struct ing_xml *x, const struct ev *ev)
 		if (u->kind == K_OAI_RECORD && !u->have_meta && !u->deleted)
 			ing_xml_unit_fault(x, MC_E_PARSE, u->off, u->line,
 				   "OAI-PMH record without metadata and not deleted");
+		else if (u->kind == K_OAI_RECORD && !u->deleted && !r->marc && !r->dc)
+			ing_xml_unit_fault(x, MC_E_PARSE, u->off, u->line,
+				   "OAI-PMH record whose metadata holds no MARC field and no DC element");
 		else if (u->kind == K_MARC_RECORD && !r->marc)
 			ing_xml_unit_fault(x, MC_E_PARSE, u->off, u->line, "empty MARC record");
 		else if (u->kind == K_DC && !r->dc)
