@@ -39,15 +39,65 @@ int cmd_stats(const struct cli *cli, int argc, char **argv);
 int cmd_merge(const struct cli *cli, int argc, char **argv);
 int cmd_dedup(const struct cli *cli, int argc, char **argv);
 
-/* The merge stage on an open store (cmd-merge.c): prints a summary line.
+/* The merge stage on an open store (cmd-merge.c), under the merge lock of
+ * cfg's data directory (waited for, saying so): prints a summary line.
  * EXIT_ALL_GOOD or EXIT_PARTLY (error printed). */
-int cli_run_merge(struct mc_store *s, unsigned flags, int verbose);
+int cli_run_merge(const struct mc_config *cfg, struct mc_store *s, unsigned flags, int verbose);
+/* Take stage lock name (mc-lock.h) of cfg's data directory for command
+ * holder, printing "mucluc: waiting for ... held by pid N" on stderr when
+ * another process has it. 0 and *ret (release with mc_lock_release), or
+ * EXIT_NOTHING (why printed). */
+int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
+	     struct mc_lock **ret);
 /* `export --union`: every live union record to stdout. Exit status. */
 int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
 int cmd_harvest(const struct cli *cli, int argc, char **argv);
+int cmd_check(const struct cli *cli, int argc, char **argv);
 
 /* Run the command `name` without arguments as a later stage (harvest runs
  * merge). Its exit status, or -1 when no such command is built in. */
 int cli_run_stage(const struct cli *cli, const char *name);
+
+/* ---- the catalogue report (report.c), for `mucluc sources` and `mucluc stats` ---- */
+
+struct cli_report_source {
+	char id[64];
+	const struct mc_source *cfg;  /* NULL: records in the store, source no longer configured */
+	uint64_t present, deleted;
+	int64_t last_change;          /* 0: never */
+};
+
+/* Libraries and records grouped by type or by province. */
+struct cli_report_group {
+	const char *key;              /* type name, province as configured, or "unspecified" */
+	uint64_t configured;          /* sources configured */
+	uint64_t with_records;        /* of which have present records */
+	uint64_t present, deleted;
+};
+
+struct cli_report {
+	const char *catalogue;        /* [catalogue] name */
+	struct cli_report_source *sources; /* configured ones in file order, then the others by id */
+	size_t nsources;
+	struct cli_report_group *by_type;  /* by first appearance in the config */
+	size_t ntypes;
+	struct cli_report_group *by_province; /* by first appearance in the config */
+	size_t nprovinces;
+	uint64_t configured, with_records, unconfigured;
+	uint64_t present, deleted;
+	struct mc_store_info store;
+	uint64_t disk_bytes;          /* size of the store's files */
+};
+
+/* Join the configured sources with the store's per-source counts (one read
+ * snapshot). Caller frees with cli_report_free; *ret set only on success.
+ * Strings borrowed from c: c must outlive the report. 0, -ENOMEM, MC_E_STORE. */
+int cli_report_build(const struct mc_config *c, struct mc_store *s, struct cli_report **ret,
+		    struct mc_error *err);
+void cli_report_free(struct cli_report *r);
+/* Append the report as JSON (schemas/record.md, "mucluc stats --json").
+ * flags: MC_JSON_PRETTY. 0, MC_E_ENCODING, MC_E_TOOBIG (past out->max),
+ * -ENOMEM; out is left as it was on failure. */
+int cli_report_json(const struct cli_report *r, unsigned flags, struct mc_buf *out);
 
 #endif

@@ -86,7 +86,7 @@ out:
 }
 
 /* Open the store read-only and build the report. */
-static int load_report(const struct cli *cli, struct mc_config **cfg, struct mc_report **rep)
+static int load_report(const struct cli *cli, struct mc_config **cfg, struct cli_report **rep)
 {
 	struct mc_store *store = NULL;
 	struct mc_error e;
@@ -94,7 +94,7 @@ static int load_report(const struct cli *cli, struct mc_config **cfg, struct mc_
 
 	if ((ret = cli_load_config(cli, cfg)) || (ret = cli_open_store(*cfg, MC_STORE_RDONLY, &store)))
 		return ret;
-	rc = mc_report_build(*cfg, store, rep, &e);
+	rc = cli_report_build(*cfg, store, rep, &e);
 	mc_store_close(store);
 	if (rc) {
 		cli_error(NULL, rc, &e);
@@ -148,7 +148,7 @@ int cmd_sources(const struct cli *cli, int argc, char **argv)
 	static const char *const head[7] = { "ID", "NAME", "TYPE", "PROVINCE", "RECORDS", "DELETED",
 					     "LAST CHANGE" };
 	struct mc_config *cfg = NULL;
-	struct mc_report *rep = NULL;
+	struct cli_report *rep = NULL;
 	struct mc_store *store = NULL;
 	struct mc_error e;
 	char num[2][24], ts[32];
@@ -173,7 +173,7 @@ int cmd_sources(const struct cli *cli, int argc, char **argv)
 		if (pass == 1)
 			putchar('\n');
 		for (i = 0; i < rep->nsources; i++) {
-			const struct mc_report_source *s = &rep->sources[i];
+			const struct cli_report_source *s = &rep->sources[i];
 			const char *col[7];
 
 			snprintf(num[0], sizeof(num[0]), "%llu", (unsigned long long)s->present);
@@ -201,12 +201,12 @@ int cmd_sources(const struct cli *cli, int argc, char **argv)
 	ret = fflush(stdout) ? EXIT_PARTLY : EXIT_ALL_GOOD;
 out:
 	mc_store_close(store);
-	mc_report_free(rep);
+	cli_report_free(rep);
 	mc_config_free(cfg);
 	return ret;
 }
 
-static void print_groups(const char *title, const struct mc_report_group *g, size_t n)
+static void print_groups(const char *title, const struct cli_report_group *g, size_t n)
 {
 	size_t i, w = 0;
 
@@ -244,7 +244,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
 {
 	char sz[3][32];
 	struct mc_config *cfg = NULL;
-	struct mc_report *rep = NULL;
+	struct cli_report *rep = NULL;
 	struct mc_buf out;
 	int json = 0, rc, ret;
 
@@ -254,7 +254,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
 	if ((ret = load_report(cli, &cfg, &rep)))
 		goto out;
 	if (json) {
-		rc = mc_report_json(rep, MC_JSON_PRETTY, &out);
+		rc = cli_report_json(rep, MC_JSON_PRETTY, &out);
 		if (rc) {
 			cli_error("stats", rc, NULL);
 			ret = EXIT_NOTHING;
@@ -284,7 +284,7 @@ int cmd_stats(const struct cli *cli, int argc, char **argv)
 	ret = fflush(stdout) ? EXIT_PARTLY : EXIT_ALL_GOOD;
 out:
 	mc_buf_free(&out);
-	mc_report_free(rep);
+	cli_report_free(rep);
 	mc_config_free(cfg);
 	return ret;
 }

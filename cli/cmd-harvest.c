@@ -1,4 +1,4 @@
-/* cmd-harvest.c — `mucluc harvest [--source ID ...|--all] [--full] [--from D]
+/* cmd-harvest.c — `mucluc harvest [--source ID ...|--all] [--full [--force]] [--from D]
  * [--until D] [--jobs N] [--no-merge]` */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +14,8 @@
 #include "hv.h"
 
 static const char usage[] =
-	"Usage: mucluc harvest [--source ID ...|--all] [--full] [--from DATE] [--until DATE]\n"
-	"                      [--jobs N] [--no-merge]\n"
+	"Usage: mucluc harvest [--source ID ...|--all] [--full [--force]] [--from DATE]\n"
+	"                      [--until DATE] [--jobs N] [--no-merge]\n"
 	"\n"
 	"Harvest the configured OAI-PMH sources into the store. Each run fetches what\n"
 	"changed since the start of the last successful run; a run that was interrupted\n"
@@ -24,7 +24,10 @@ static const char usage[] =
 	"  -s, --source ID   harvest this source (repeat for more); default: --all\n"
 	"  -a, --all         every source with a url (the others are skipped)\n"
 	"      --full        harvest everything and mark deleted the records the\n"
-	"                    provider no longer has (not after errors or an empty run)\n"
+	"                    provider no longer has (not after errors or an empty run;\n"
+	"                    refused when that is more than full_delete_limit, 50%,\n"
+	"                    of a source's records)\n"
+	"      --force       with --full: mark them deleted even past full_delete_limit\n"
 	"      --from DATE   harvest changes from DATE (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ)\n"
 	"      --until DATE  ... up to DATE\n"
 	"  -j, --jobs N      sources harvested in parallel (default: [harvest] jobs, 4);\n"
@@ -37,7 +40,9 @@ static const char usage[] =
 	"  ID: FAILED: reason (N new, ..., N pages in S.SS s)\n"
 	"Bad records, retries and kept pages go to stderr as \"ID: URL: message\".\n"
 	"Exit status: 0 all good, 1 some sources failed or had bad records, 2 nothing\n"
-	"could run (configuration, store, another harvest running, no source).\n";
+	"could run (configuration, store, no source). A harvest that starts while\n"
+	"another runs, or while a source it harvests is being imported, waits for it\n"
+	"(saying so on stderr).\n";
 
 static void on_note(void *ctx, const char *source, const char *url, const char *msg)
 {
@@ -53,51 +58,64 @@ static int check_date(const char *s)
 	return mc_datestamp_parse(s, &t);
 }
 
-/* Take <data_dir>/harvest.lock. 0 and *fd, or EXIT_NOTHING (message printed). */
-static int take_lock(const struct mc_config *cfg, int *fd)
+static int cmp_source_id(const void *a, const void *b)
 {
-	char path[4096], buf[32];
-	ssize_t n;
-	int f;
+	const struct mc_source *x = *(const struct mc_source *const *)a;
+	const struct mc_source *y = *(const struct mc_source *const *)b;
 
-	if (snprintf(path, sizeof(path), "%s/harvest.lock", cfg->data_dir) >= (int)sizeof(path)) {
-		fprintf(stderr, "mucluc: data_dir too long\n");
-		return EXIT_NOTHING;
-	}
-	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (f < 0) {
-		fprintf(stderr, "mucluc: cannot open %s: %s\n", path, strerror(errno));
-		return EXIT_NOTHING;
-	}
-	if (flock(f, LOCK_EX | LOCK_NB)) {
-		int e = errno;
+	return strcmp(x->id, y->id);
+}
 
-		n = read(f, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		if (e == EWOULDBLOCK)
-			fprintf(stderr, "mucluc: another harvest is running (pid %s)\n",
-				buf[0] ? buf : "?");
-		else
-			fprintf(stderr, "mucluc: cannot lock %s: %s\n", path, strerror(e));
-		close(f);
+/* The harvest lock, then the lock of each source harvested in ascending id
+ * order (the order every command keeps: schemas/concurrency.md), each
+ * waited for. locks[0] is the harvest lock, locks[1..n] the sources'.
+ * 0, or EXIT_NOTHING (message printed; what was taken stays in locks). */
+static int take_locks(const struct mc_config *cfg, const struct mc_source **srcs, size_t n,
+		      struct mc_lock **locks)
+{
+	const struct mc_source **sorted;
+	char name[MC_LOCK_NAME_MAX + 1];
+	size_t i;
+	int rc = cli_lock(cfg, MC_LOCK_HARVEST, "harvest", &locks[0]);
+
+	if (rc)
+		return rc;
+	sorted = malloc(n * sizeof(*sorted));
+	if (!sorted) {
+		fprintf(stderr, "mucluc: out of memory\n");
 		return EXIT_NOTHING;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(f, 0) || pwrite(f, buf, (size_t)n, 0) != n) {
-		/* the lock holds without the pid; only the message loses it */
+	memcpy(sorted, srcs, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_source_id);
+	for (i = 0; !rc && i < n; i++) {
+		if (snprintf(name, sizeof(name), "%s%s", MC_LOCK_SOURCE, sorted[i]->id) >=
+		    (int)sizeof(name)) {
+			fprintf(stderr, "mucluc: source id %s too long for its lock\n", sorted[i]->id);
+			rc = EXIT_NOTHING;
+		} else {
+			rc = cli_lock(cfg, name, "harvest", &locks[1 + i]);
+		}
 	}
-	*fd = f;
-	return 0;
+	free(sorted);
+	return rc;
+}
+
+static void release_locks(struct mc_lock **locks, size_t n)
+{
+	for (size_t i = 0; locks && i < n + 1; i++) {
+		mc_lock_release(locks[i]);
+		locks[i] = NULL;
+	}
 }
 
 int cmd_harvest(const struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE };
+	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "full", no_argument, NULL, OPT_FULL },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -112,7 +130,8 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	struct hv_opts o;
 	const char **named = NULL;
 	size_t nnamed = 0, n = 0, i, k;
-	int c, all = 0, no_merge = 0, ret, rc, lockfd = -1;
+	int c, all = 0, no_merge = 0, ret, rc;
+	struct mc_lock **locks = NULL;
 	char *end;
 	long jobs;
 
@@ -134,6 +153,9 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_FULL:
 			o.full = 1;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
 			break;
 		case OPT_FROM:
 		case OPT_UNTIL:
@@ -175,6 +197,10 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	}
 	if (all && nnamed) {
 		ret = cli_usage_error("harvest", "--all and --source exclude each other");
+		goto out;
+	}
+	if (o.force && !o.full) {
+		ret = cli_usage_error("harvest", "--force goes with --full");
 		goto out;
 	}
 	if (o.full && o.from) {
@@ -226,7 +252,13 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	}
 	if ((ret = cli_open_store(cfg, 0, &store)))
 		goto out;
-	if ((ret = take_lock(cfg, &lockfd)))
+	locks = calloc(n + 1, sizeof(*locks));
+	if (!locks) {
+		fprintf(stderr, "mucluc: out of memory\n");
+		ret = EXIT_NOTHING;
+		goto out;
+	}
+	if ((ret = take_locks(cfg, srcs, n, locks)))
 		goto out;
 	res = calloc(n, sizeof(*res));
 	if (!res) {
@@ -257,7 +289,9 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	}
 	fflush(stdout);
 	ret = rc ? EXIT_PARTLY : EXIT_ALL_GOOD;
-	/* the later stages run on the change feed, without the store held here */
+	/* the later stages run on the change feed, without the store or any
+	 * lock held here: the merge takes its own */
+	release_locks(locks, n);
 	mc_store_close(store);
 	store = NULL;
 	if (!no_merge) {
@@ -267,8 +301,8 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 			ret = EXIT_PARTLY;
 	}
 out:
-	if (lockfd >= 0)
-		close(lockfd);
+	release_locks(locks, n);
+	free(locks);
 	free(res);
 	free(srcs);
 	free(named);

@@ -87,6 +87,8 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 	struct mc_import_stats st;
 	struct mc_config *cfg = NULL;
 	struct mc_store *store = NULL;
+	struct mc_lock *lock = NULL;
+	char lockname[MC_LOCK_NAME_MAX + 1];
 	const struct mc_source *src;
 	const char *source_id = NULL;
 	struct mc_error e;
@@ -132,6 +134,13 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 	}
 	if ((ret = cli_open_store(cfg, 0, &store)))
 		goto out;
+	/* one writer of a source's records at a time: another import or a
+	 * harvest of this source is waited for (schemas/concurrency.md) */
+	if (snprintf(lockname, sizeof(lockname), "%s%s", MC_LOCK_SOURCE, source_id) >=
+	    (int)sizeof(lockname) || (ret = cli_lock(cfg, lockname, "import", &lock))) {
+		ret = EXIT_NOTHING;
+		goto out;
+	}
 	o.quarantine_dir = cfg->quarantine_dir;
 	for (i = optind; i < argc; i++) {
 		uint64_t listed = 0;
@@ -145,10 +154,14 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 			ret = EXIT_PARTLY;
 		}
 	}
-	/* the next stage: merge what changed (cli is the one place stages run in order) */
-	if (merge && cli_run_merge(store, 0, 0) != EXIT_ALL_GOOD)
+	mc_lock_release(lock);
+	lock = NULL;
+	/* the next stage: merge what changed (cli is the one place stages run in
+	 * order); the source lock is not held while it waits for the merge lock */
+	if (merge && cli_run_merge(cfg, store, 0, 0) != EXIT_ALL_GOOD)
 		ret = EXIT_PARTLY;
 out:
+	mc_lock_release(lock);
 	mc_store_close(store);
 	mc_config_free(cfg);
 	return ret;

@@ -58,32 +58,68 @@ static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
 		if (st->keys_in_memory)
 			printf("merge: match keys in memory: %llu (%.1f MiB)\n",
 			       (unsigned long long)st->keys_in_memory, st->keys_bytes / 1048576.0);
+		if (st->foreign_writes)
+			printf("merge: another writer changed the union data during this run (%llu "
+			       "times): the match keys in memory were reloaded from the store\n",
+			       (unsigned long long)st->foreign_writes);
 	}
 	fflush(stdout);
 }
 
-static double now_s(void)
+static void on_lock_wait(void *ctx, const char *name, long pid, const char *holder)
 {
-	struct timespec t;
+	char who[96];
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	(void)ctx;
+	/* the holder writes its note just after it gets the lock: rarely absent */
+	if (pid)
+		snprintf(who, sizeof(who), "pid %ld%s%.32s%s", pid, holder[0] ? " (" : "", holder,
+			 holder[0] ? ")" : "");
+	else
+		snprintf(who, sizeof(who), "another process");
+	if (!strncmp(name, MC_LOCK_SOURCE, strlen(MC_LOCK_SOURCE)))
+		fprintf(stderr, "mucluc: waiting for source %s, held by %s\n",
+			name + strlen(MC_LOCK_SOURCE), who);
+	else
+		fprintf(stderr, "mucluc: waiting for the %s held by %s\n", name, who);
+	fflush(stderr);
 }
 
-int cli_run_merge(struct mc_store *s, unsigned flags, int verbose)
+int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
+	     struct mc_lock **ret)
 {
-	struct mg_stats st;
 	struct mc_error e;
-	double t0 = now_s();
 	int rc;
 
 	mc_error_clear(&e);
+	rc = mc_lock_take(cfg->data_dir, name, holder, on_lock_wait, NULL, ret, &e);
+	if (rc) {
+		cli_error(NULL, rc, &e);
+		return EXIT_NOTHING;
+	}
+	return 0;
+}
+
+int cli_run_merge(const struct mc_config *cfg, struct mc_store *s, unsigned flags, int verbose)
+{
+	struct mc_lock *lock = NULL;
+	struct mg_stats st;
+	struct mc_error e;
+	double t0;
+	int rc;
+
+	/* union data has one writer at a time (schemas/concurrency.md) */
+	if (cli_lock(cfg, MC_LOCK_MERGE, "merge", &lock))
+		return EXIT_PARTLY;
+	t0 = mc_time_mono();
+	mc_error_clear(&e);
 	rc = mg_store_merge(s, flags, 0, &st, &e);
+	mc_lock_release(lock);
 	if (rc) {
 		cli_error("merge", rc, &e);
 		return EXIT_PARTLY;
 	}
-	cli_merge_print(&st, now_s() - t0, verbose);
+	cli_merge_print(&st, mc_time_mono() - t0, verbose);
 	return EXIT_ALL_GOOD;
 }
 
@@ -130,7 +166,7 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 		return rc;
 	rc = cli_open_store(cfg, 0, &s);
 	if (!rc)
-		rc = cli_run_merge(s, flags, verbose);
+		rc = cli_run_merge(cfg, s, flags, verbose);
 	mc_store_close(s);
 	mc_config_free(cfg);
 	return rc;
@@ -182,6 +218,7 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv)
 	struct mc_store *s = NULL;
 	struct mc_reader *r = NULL;
 	struct mg_merger *m = NULL;
+	struct mc_lock *lock = NULL;
 	const char *id1 = NULL, *id2 = NULL;
 	struct mc_error e;
 	struct mc_buf out;
@@ -262,8 +299,15 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv)
 		}
 		goto done;
 	}
+	/* a correction writes union data: one writer at a time, as the merge */
+	if (cli_lock(cfg, MC_LOCK_MERGE, "dedup", &lock)) {
+		rc = EXIT_NOTHING;
+		goto done;
+	}
 	rc = mg_store_override(s, kind == 's' ? MG_SPLIT : kind == 'n' ? MG_NEVER : MG_JOIN, id1, id2,
 			       0, &e);
+	mc_lock_release(lock);
+	lock = NULL;
 	if (rc) {
 		cli_error("dedup", rc, &e);
 		rc = EXIT_PARTLY;
@@ -273,6 +317,7 @@ int cmd_dedup(const struct cli *cli, int argc, char **argv)
 	       id1, id2 ? " " : "", id2 ? id2 : "");
 	rc = EXIT_ALL_GOOD;
 done:
+	mc_lock_release(lock);
 	mg_merger_free(m);
 	mc_reader_end(r);
 	mc_store_close(s);

@@ -164,7 +164,7 @@ int cmd_show(const struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	mc_error_clear(&e);
-	rc = mc_store_get(rd, source, local_id, rec, &e);
+	rc = mc_reader_get(rd, source, local_id, rec, &e);
 	if (rc == MC_E_NOTFOUND) {
 		fprintf(stderr, "mucluc show: no record %s:%s\n", source, local_id);
 		ret = EXIT_PARTLY;
@@ -293,7 +293,7 @@ int cmd_export(const struct cli *cli, int argc, char **argv)
 		rc = -EIO;
 	mc_error_clear(&e);
 	if (!rc)
-		rc = mc_store_each(rd, source, export_one, &x, &e);
+		rc = mc_reader_each(rd, source, export_one, &x, &e);
 	mc_buf_reset(&x.out);
 	if (!rc && x.marcxml && (rc = mc_marcxml_end(&x.out)) == 0 && cli_write(stdout, &x.out))
 		rc = -EIO;

@@ -28,6 +28,7 @@ static const char usage[] =
 	"                       explain and correct the merger's decisions\n"
 	"  harvest [--source ID ...|--all] [--full] [--from D] [--until D] [--jobs N]\n"
 	"                       harvest the sources' OAI-PMH servers into the store\n"
+	"  check [--repair]     check the store's consistency (and repair what can be derived)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    configuration file (default: $MUCLUC_CONFIG, else ./mucluc.ini)\n"
@@ -45,6 +46,7 @@ static const struct {
 	{ "export", cmd_export },   { "sources", cmd_sources }, { "stats", cmd_stats },
 	{ "merge", cmd_merge },     { "dedup", cmd_dedup },
 	{ "harvest", cmd_harvest },
+	{ "check", cmd_check },
 };
 
 int cli_run_stage(const struct cli *cli, const char *name)

@@ -90,10 +90,11 @@ static const char *const catalogue_keys[] = {
 static const char *const server_keys[] = { "listen", NULL };
 static const char *const harvest_keys[] = {
 	"jobs", "timeout", "connect_timeout", "low_speed_time", "retries", "retry_wait",
-	"retry_max_wait", "ca_file", "user_agent_contact", NULL,
+	"retry_max_wait", "ca_file", "user_agent_contact", "full_delete_limit", NULL,
 };
 static const char *const source_keys[] = {
-	"name", "type", "province", "url", "metadata_prefix", "set", "visibility", NULL,
+	"name", "type", "province", "url", "metadata_prefix", "set", "visibility",
+	"full_delete_limit", NULL,
 };
 
 struct load_ctx {
@@ -106,7 +107,7 @@ struct load_ctx {
 	char section[256];   /* current section name, for messages */
 	unsigned seen;         /* keys seen in the current section */
 	int catalogue_line, server_line, harvest_line;
-	int seen_retry_wait, seen_retry_max_wait;
+	int seen_retry_wait, seen_retry_max_wait, seen_full_delete_limit;
 	/* first error */
 	int err_code;
 	int err_line;
@@ -240,6 +241,7 @@ static void section_begin(struct load_ctx *c, const char *name, size_t len)
 	s->line = c->lineno;
 	s->metadata_prefix = "oai_dc";
 	s->visibility = MC_VIS_PUBLIC;
+	s->full_delete_limit = -1;
 	c->kind = SEC_SOURCE;
 }
 
@@ -351,6 +353,21 @@ static int parse_int(const char *v, long lo, long hi, int *ret)
 	return 0;
 }
 
+/* A share in percent: a whole number 0..100, "%" after it allowed. 0 or -1. */
+static int parse_percent(const char *v, int *ret)
+{
+	char tmp[16];
+	size_t n = strlen(v);
+
+	if (n && v[n - 1] == '%')
+		n--;
+	if (!n || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	return parse_int(tmp, 0, 100, ret);
+}
+
 /* A number of seconds in [lo, hi] (decimals allowed). 0 or -1. */
 static int parse_seconds(const char *v, double lo, double hi, double *ret)
 {
@@ -387,8 +404,14 @@ static int harvest_key(struct load_ctx *c, const char *name, const char *value)
 	else if (strcmp(name, "ca_file") == 0)
 		h->ca_file = value[0] == '/' ? keep(c, value)
 					     : mc_arena_printf(c->arena, "%s/%s", c->cfg->dir, value);
+	else if (strcmp(name, "full_delete_limit") == 0)
+		bad = parse_percent(value, &h->full_delete_limit), c->seen_full_delete_limit = 1;
 	else
 		h->user_agent_contact = keep(c, value);
+	if (bad && strcmp(name, "full_delete_limit") == 0)
+		return fail(c, c->lineno, MC_E_CONFIG,
+			    "bad full_delete_limit '%s' in [harvest]: a percentage from 0%% to 100%%",
+			    value);
 	if (bad)
 		return fail(c, c->lineno, MC_E_CONFIG, "bad %s '%s' in [harvest]: %s", name, value,
 			    strcmp(name, "jobs") == 0 ? "a whole number from 1 to 64"
@@ -499,6 +522,11 @@ static int handler(void *user, const char *section, const char *name, const char
 		s->metadata_prefix_given = 1;
 	} else if (strcmp(name, "set") == 0) {
 		return add_sets(c, s, value);
+	} else if (strcmp(name, "full_delete_limit") == 0) {
+		if (parse_percent(value, &s->full_delete_limit))
+			return fail(c, c->lineno, MC_E_CONFIG,
+				    "bad full_delete_limit '%s' in %s: a percentage from 0%% to 100%%",
+				    value, where);
 	} else {
 		if (strcmp(value, "public") == 0)
 			s->visibility = MC_VIS_PUBLIC;
@@ -632,6 +660,8 @@ int mc_config_load(const char *path, struct mc_config **ret, struct mc_error *er
 		cfg->harvest.retry_wait = 2;
 	if (!c->seen_retry_max_wait)
 		cfg->harvest.retry_max_wait = 300;
+	if (!c->seen_full_delete_limit)
+		cfg->harvest.full_delete_limit = 50;
 	if (!cfg->harvest.user_agent_contact)
 		cfg->harvest.user_agent_contact = cfg->admin_email;
 	if (!cfg->data_dir)

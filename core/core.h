@@ -5,11 +5,15 @@
 #include "mc-error.h"
 #include "mc-limits.h"
 #include "mc-buf.h"
+#include "mc-date.h"
+#include "mc-hash.h"
+#include "mc-varint.h"
 #include "mc-record.h"
 #include "mc-text.h"
 #include "mc-extract.h"
 #include "mc-store.h"
 #include "mc-config.h"
 #include "mc-output.h"
+#include "mc-lock.h"
 
 #endif

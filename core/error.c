@@ -71,7 +71,8 @@ void mc_error_field(char *dst, size_t dstsz, const char *s)
 void mc_error_format(const struct mc_error *e, char *buf, size_t bufsz)
 {
 	char where[400] = "";
-	size_t n = 0;
+	const char *reason;
+	size_t n = 0, ml, rl;
 
 	if (!bufsz)
 		return;
@@ -87,7 +88,13 @@ void mc_error_format(const struct mc_error *e, char *buf, size_t bufsz)
 				      n ? ": " : "", e->source);
 	if (n < sizeof(where) && e->record_id[0])
 		snprintf(where + n, sizeof(where) - n, "%srecord %s", n ? ": " : "", e->record_id);
+	/* a message that already ends with the reason ("...: Cannot allocate
+	 * memory") does not get it twice */
+	reason = e->msg[0] && e->code ? mc_strerror(e->code) : "";
+	ml = strlen(e->msg);
+	rl = strlen(reason);
+	if (rl && ml >= rl && strcmp(e->msg + ml - rl, reason) == 0)
+		reason = "";
 	snprintf(buf, bufsz, "%s%s%s%s%s", where, where[0] ? ": " : "",
-		 e->msg[0] ? e->msg : mc_strerror(e->code),
-		 e->msg[0] && e->code ? " — " : "", e->msg[0] && e->code ? mc_strerror(e->code) : "");
+		 e->msg[0] ? e->msg : mc_strerror(e->code), reason[0] ? " — " : "", reason);
 }

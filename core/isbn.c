@@ -152,9 +152,6 @@ static int all_digits(const char *d, int n)
 	return 1;
 }
 
-/* The ISBN at the start of in[0..len) (label, hyphens, spaces, qualifier
- * allowed) as 13 digits in the caller's out13 (NUL-terminated). 0, or
- * MC_E_PARSE (no ISBN, or a wrong check digit); out13 untouched then. */
 int mc_isbn_normalise(const char *in, size_t len, char out13[14])
 {
 	char d[13];
@@ -205,8 +202,6 @@ int mc_isbn13_to_10(const char in13[13], char out10[11])
 	return 0;
 }
 
-/* The ISSN at the start of in[0..len) as "1234-567X" in the caller's out
- * (NUL-terminated). 0, or MC_E_PARSE (malformed or wrong check digit). */
 int mc_issn_normalise(const char *in, size_t len, char out[10])
 {
 	char d[8];

@@ -39,6 +39,9 @@ struct mc_source {
 	const char **sets;        /* OAI sets to harvest; nsets == 0: the whole repository */
 	size_t nsets, sets_cap;
 	int visibility;           /* enum mc_visibility; default public */
+	int full_delete_limit;    /* harvest --full marks at most this percentage of the
+	                             source's records deleted (without --force);
+	                             -1: [harvest] full_delete_limit */
 	int line;                 /* line of the section header in the file */
 };
 
@@ -53,6 +56,8 @@ struct mc_harvest_config {
 	double retry_max_wait;    /* cap of one wait, and of a honoured Retry-After; default 300 */
 	const char *ca_file;      /* extra CA certificates (PEM), or NULL */
 	const char *user_agent_contact; /* "+contact" in the User-Agent; default admin_email */
+	int full_delete_limit;    /* percent (0..100) of a source's records one --full run
+	                             may mark deleted without --force; default 50 */
 	int line;                 /* line of the section header, 0 if absent */
 };
 

@@ -22,5 +22,7 @@
 #define MC_MAX_ERRORS_REPORTED 1000         /* per import run, details beyond are counted only */
 #define MC_MAX_CONFIG_SOURCES  10000
 #define MC_MAX_LINE_BYTES      (64u << 10)  /* a text line in config or lists */
+#define MC_MAX_HARVEST_STALE_PAGES 3        /* list pages in a row that bring nothing new
+                                               (token and identifiers met before): a loop */
 
 #endif

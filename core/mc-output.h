@@ -9,13 +9,8 @@
 #include <stdint.h>
 
 #include "mc-buf.h"
-#include "mc-config.h"
+#include "mc-date.h"
 #include "mc-record.h"
-#include "mc-store.h"
-
-/* Seconds since the epoch as ISO 8601 UTC, "2024-01-02T03:04:05Z" ("" if
- * out of range). */
-void mc_time_iso(int64_t secs, char out[32]);
 
 enum mc_json_flags {
 	MC_JSON_METADATA = 1,  /* include "marc" / "dc": the record as stored */
@@ -53,46 +48,5 @@ int mc_record_marcxml(const struct mc_record *r, unsigned flags, struct mc_buf *
  * $c ..."; leader first; oai_dc as "dc:title ..."). One line per field, each
  * ending in '\n'. 0, MC_E_TOOBIG, -ENOMEM. */
 int mc_record_marc_text(const struct mc_record *r, struct mc_buf *out);
-
-/* ---- the catalogue report (`mucluc sources`, `mucluc stats`) ---- */
-
-struct mc_report_source {
-	char id[64];
-	const struct mc_source *cfg;  /* NULL: records in the store, source no longer configured */
-	uint64_t present, deleted;
-	int64_t last_change;          /* 0: never */
-};
-
-/* Libraries and records grouped by type or by province. */
-struct mc_report_group {
-	const char *key;              /* type name, province as configured, or "unspecified" */
-	uint64_t configured;          /* sources configured */
-	uint64_t with_records;        /* of which have present records */
-	uint64_t present, deleted;
-};
-
-struct mc_report {
-	const char *catalogue;        /* [catalogue] name */
-	struct mc_report_source *sources; /* configured ones in file order, then the others by id */
-	size_t nsources;
-	struct mc_report_group *by_type;  /* by first appearance in the config */
-	size_t ntypes;
-	struct mc_report_group *by_province; /* by first appearance in the config */
-	size_t nprovinces;
-	uint64_t configured, with_records, unconfigured;
-	uint64_t present, deleted;
-	struct mc_store_info store;
-	uint64_t disk_bytes;          /* size of the store's files */
-};
-
-/* Join the configured sources with the store's per-source counts (one read
- * snapshot). Caller frees with mc_report_free; *ret set only on success.
- * Strings borrowed from c: c must outlive the report. 0, -ENOMEM, MC_E_STORE. */
-int mc_report_build(const struct mc_config *c, struct mc_store *s, struct mc_report **ret,
-		    struct mc_error *err);
-void mc_report_free(struct mc_report *r);
-/* Append the report as JSON (schemas/record.md, "stats"). flags: MC_JSON_PRETTY.
- * 0, MC_E_ENCODING, MC_E_TOOBIG, -ENOMEM. */
-int mc_report_json(const struct mc_report *r, unsigned flags, struct mc_buf *out);
 
 #endif

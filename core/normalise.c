@@ -147,24 +147,24 @@ struct scratch {
  * value changes, 0 when it stays as it is. */
 static int convert_utf8(const char *v, size_t len, struct scratch *s, struct mc_buf **res)
 {
-	unsigned fl = mct_scan(v, len, NULL);
+	unsigned fl = mci_text_scan(v, len, NULL);
 	int rc, changed = 0;
 
-	if (!(fl & (MCT_NOTNFC | MCT_CTL)))
+	if (!(fl & (MCI_TEXT_NOTNFC | MCI_TEXT_CTL)))
 		return 0;
-	if (fl & MCT_NOTNFC) {
+	if (fl & MCI_TEXT_NOTNFC) {
 		rc = mc_text_nfc(v, len, &s->a, &changed);
 		if (rc)
 			return rc;
 		s->nfd |= changed;
-		if (!(fl & MCT_CTL)) {
+		if (!(fl & MCI_TEXT_CTL)) {
 			*res = &s->a;
 			return 1;
 		}
 		v = s->a.data;
 		len = s->a.len;
 	}
-	rc = mct_strip_ctl(v, len, &s->b);
+	rc = mci_text_strip_ctl(v, len, &s->b);
 	*res = &s->b;
 	return rc ? rc : 1;
 }
@@ -178,13 +178,13 @@ static int convert_legacy(enum mc_encoding enc, const char *v, size_t len, struc
 
 	if (plain_ascii(v, len))
 		return 0;
-	rc = mct_decode_raw(enc, v, len, &s->b, off, NULL);
+	rc = mci_text_decode_raw(enc, v, len, &s->b, off, NULL);
 	if (!rc && s->b.len)
 		rc = mc_text_nfc(s->b.data, s->b.len, &s->a, NULL);
 	if (rc)
 		return rc;
 	mc_buf_reset(&s->b);
-	rc = mct_strip_ctl(s->a.data ? s->a.data : "", s->a.len, &s->b);
+	rc = mci_text_strip_ctl(s->a.data ? s->a.data : "", s->a.len, &s->b);
 	*res = &s->b;
 	return rc ? rc : 1;
 }
@@ -201,7 +201,7 @@ static int convert_moji(enum mc_encoding enc, const char *v, size_t len, struct 
 	if (plain_ascii(v, len))
 		return 0;
 	mc_buf_reset(bytes);
-	rc = mct_cp1252_unmap(v, len, bytes);
+	rc = mci_text_cp1252_unmap(v, len, bytes);
 	if (!rc) {
 		rc = convert_legacy(enc, bytes->data, bytes->len, s, res, &off);
 		if (rc != MC_E_ENCODING)
@@ -247,19 +247,19 @@ int mc_record_normalise(struct mc_record *r, enum mc_encoding declared, struct m
 	/* Pass 1. */
 	while (vit_next(r, &it, &ref)) {
 		size_t off = 0;
-		unsigned fl = mct_scan(*ref.v, *ref.len, &off);
+		unsigned fl = mci_text_scan(*ref.v, *ref.len, &off);
 
 		all |= fl;
-		if ((fl & MCT_INVALID) && !have_bad) {
+		if ((fl & MCI_TEXT_INVALID) && !have_bad) {
 			have_bad = 1;
 			bad_ref = ref;
 			bad_off = off;
 		}
 	}
 
-	mc_buf_init(&sc.a, MCT_SCRATCH_MAX);
-	mc_buf_init(&sc.b, MCT_SCRATCH_MAX);
-	mc_buf_init(&bytes, MCT_SCRATCH_MAX);
+	mc_buf_init(&sc.a, MCI_TEXT_SCRATCH_MAX);
+	mc_buf_init(&sc.b, MCI_TEXT_SCRATCH_MAX);
+	mc_buf_init(&bytes, MCI_TEXT_SCRATCH_MAX);
 	sc.nfd = 0;
 
 	if (declared == MC_ENC_UTF8 || (declared == MC_ENC_AUTO && !have_bad)) {
@@ -268,38 +268,38 @@ int mc_record_normalise(struct mc_record *r, enum mc_encoding declared, struct m
 			rc = fail(r, err, MC_E_ENCODING, &bad_ref, "invalid UTF-8", bad_off);
 			goto done;
 		}
-		if (declared == MC_ENC_AUTO && (all & MCT_NONASCII)) {
-			struct mct_moji m;
+		if (declared == MC_ENC_AUTO && (all & MCI_TEXT_NONASCII)) {
+			struct mci_text_moji m;
 
-			mct_moji_init(&m);
+			mci_text_moji_init(&m);
 			memset(&it, 0, sizeof(it));
 			while (!rc && m.possible && vit_next(r, &it, &ref))
-				rc = mct_moji_feed(&m, *ref.v, *ref.len);
-			if (!rc && mct_moji_result(&m) != MC_ENC_UTF8) {
-				enc = mct_moji_result(&m);
+				rc = mci_text_moji_feed(&m, *ref.v, *ref.len);
+			if (!rc && mci_text_moji_result(&m) != MC_ENC_UTF8) {
+				enc = mci_text_moji_result(&m);
 				moji = 1;
 			}
-			mct_moji_done(&m);
+			mci_text_moji_done(&m);
 			if (rc)
 				goto done;
 		}
-		if (!moji && !(all & (MCT_NOTNFC | MCT_CTL)))
+		if (!moji && !(all & (MCI_TEXT_NOTNFC | MCI_TEXT_CTL)))
 			goto label;
 	} else if (declared != MC_ENC_AUTO) {
 		enc = declared;
-		if (!(all & (MCT_NONASCII | MCT_CTL)))
+		if (!(all & (MCI_TEXT_NONASCII | MCI_TEXT_CTL)))
 			goto label;
 	} else {
-		struct mct_detect d;
+		struct mci_text_detect d;
 		long best = 0;
 
-		mct_detect_init(&d, hint);
+		mci_text_detect_init(&d, hint);
 		memset(&it, 0, sizeof(it));
 		while (!rc && vit_next(r, &it, &ref))
 			if (!plain_ascii(*ref.v, *ref.len))
-				rc = mct_detect_feed(&d, *ref.v, *ref.len);
-		enc = mct_detect_result(&d, &best, NULL);
-		mct_detect_done(&d);
+				rc = mci_text_detect_feed(&d, *ref.v, *ref.len);
+		enc = mci_text_detect_result(&d, &best, NULL);
+		mci_text_detect_done(&d);
 		if (rc)
 			goto done;
 		if (best < 0) {

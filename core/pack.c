@@ -12,6 +12,7 @@
 
 #include "mc-limits.h"
 #include "mc-store.h"
+#include "mc-varint.h"
 #include "store-internal.h"
 
 /* ---- encoding ---- */
@@ -33,22 +34,11 @@ static unsigned char *pk_room(struct packer *p, size_t n)
 
 static void pk_varint(struct packer *p, uint64_t v)
 {
-	unsigned char *d = pk_room(p, 10);
-	size_t n = 0;
+	unsigned char *d = pk_room(p, MC_VARINT_MAX);
 
 	if (!d)
 		return;
-	while (v >= 0x80) {
-		d[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	d[n++] = (unsigned char)v;
-	p->b->len += n;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	p->b->len += mc_varint_put(d, v);
 }
 
 static void pk_u8(struct packer *p, unsigned v)
@@ -161,7 +151,7 @@ static void pk_fields(struct packer *p, const struct mc_fields *f)
 	pk_cstr(p, f->place);
 	pk_cstr(p, f->publisher);
 	pk_cstr(p, f->date);
-	pk_varint(p, zigzag(f->year));
+	pk_varint(p, mc_zigzag(f->year));
 	pk_cstr(p, f->extent);
 	pk_cstr(p, f->material);
 	pk_varint(p, f->nnames);
@@ -169,8 +159,8 @@ static void pk_fields(struct packer *p, const struct mc_fields *f)
 		const struct mc_name *n = &f->names[i];
 
 		pk_cstr(p, n->name);
-		pk_varint(p, zigzag(n->kind));
-		pk_varint(p, zigzag(n->main_entry));
+		pk_varint(p, mc_zigzag(n->kind));
+		pk_varint(p, mc_zigzag(n->main_entry));
 		pk_cstr(p, n->role);
 		pk_cstr(p, n->dates);
 	}
@@ -198,11 +188,6 @@ static void pk_fields(struct packer *p, const struct mc_fields *f)
 	}
 }
 
-/* Encode rec's stored form into out, replacing what out held. rec is only
- * read; rec->source, rec->local_id and the input position are not stored
- * (the key holds the first two). out keeps its cap (out->max): a value that
- * would pass it gives MC_E_TOOBIG. 0, MC_E_TOOBIG, MC_E_USAGE (status or
- * format out of range), -ENOMEM. On failure out's content is undefined. */
 int mc_record_pack(const struct mc_record *rec, struct mc_buf *out)
 {
 	struct packer p = { out, 0 };
@@ -244,7 +229,7 @@ int mc_record_pack(const struct mc_record *rec, struct mc_buf *out)
 	return 0;
 }
 
-/* The tombstone is the pack of an empty deleted record. */
+/* the pack of an empty deleted record */
 int mc_record_pack_deleted(int64_t datestamp, struct mc_buf *out)
 {
 	struct mc_record r;
@@ -268,43 +253,20 @@ static size_t up_left(const struct unpacker *u)
 	return (size_t)(u->end - u->p);
 }
 
-/* Canonical LEB128 only (no redundant trailing zero groups), at most 64 bits. */
+/* Canonical LEB128 only (mc_varint_get), at most 64 bits. */
 static uint64_t up_varint(struct unpacker *u)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
 
 	if (u->rc)
 		return 0;
-	for (;;) {
-		unsigned char c;
-
-		if (u->p >= u->end || shift > 63) {
-			u->rc = MC_E_CORRUPT;
-			return 0;
-		}
-		c = *u->p++;
-		if (shift == 63 && c > 1) {
-			u->rc = MC_E_CORRUPT;
-			return 0;
-		}
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			if (c == 0 && shift) {
-				u->rc = MC_E_CORRUPT;
-				return 0;
-			}
-			return v;
-		}
-		shift += 7;
-	}
+	u->rc = mc_varint_get(&u->p, u->end, &v);
+	return v;
 }
 
 static int64_t up_svarint(struct unpacker *u)
 {
-	uint64_t z = up_varint(u);
-
-	return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	return mc_unzigzag(up_varint(u));
 }
 
 static int up_int(struct unpacker *u)
@@ -554,13 +516,6 @@ static void up_fields(struct unpacker *u, struct mc_fields *f)
 		f->nholdings = f->holdings_cap = n;
 }
 
-/* Decode a value written by mc_record_pack into rec. rec is reset first;
- * every string is copied into rec->arena and NUL-terminated, so nothing
- * points into data afterwards. rec->source and rec->local_id stay NULL (they
- * live in the key). Every length is checked against the bytes left; bytes
- * after the last section are an error.
- * 0, MC_E_CORRUPT, MC_E_VERSION (written by a newer format), -ENOMEM (the
- * arena's cap). On failure rec is reset again (empty, consistent). */
 int mc_record_unpack(const void *data, size_t len, struct mc_record *rec)
 {
 	const unsigned char *d = data;

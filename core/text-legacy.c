@@ -80,7 +80,7 @@ static const struct vn_letter vn_letters[] = {
 	{0x1EF8,11,3,1},{0x1EF9,11,3,0},
 };
 
-int mct_vn_lookup(uint32_t cp, struct mct_vn *ret)
+int mci_text_vn_lookup(uint32_t cp, struct mci_text_vn *ret)
 {
 	size_t lo = 0, hi = sizeof(vn_letters) / sizeof(vn_letters[0]);
 
@@ -103,7 +103,7 @@ int mct_vn_lookup(uint32_t cp, struct mct_vn *ret)
 	return 0;
 }
 
-uint32_t mct_vn_compose(unsigned base, unsigned tone, int upper)
+uint32_t mci_text_vn_compose(unsigned base, unsigned tone, int upper)
 {
 	size_t i;
 
@@ -377,10 +377,10 @@ static int tcvn3_decode(const unsigned char *in, size_t len, struct mc_buf *out,
 		caps = lower == 0 && upper >= 2;
 		for (k = i; k < j; k++) {
 			uint32_t cp = sb_cp(MC_ENC_TCVN3, in[k]);
-			struct mct_vn vn;
+			struct mci_text_vn vn;
 
-			if (caps && cp >= 0x80 && mct_vn_lookup(cp, &vn) && !vn.upper)
-				cp = mct_vn_compose(vn.base, vn.tone, 1);
+			if (caps && cp >= 0x80 && mci_text_vn_lookup(cp, &vn) && !vn.upper)
+				cp = mci_text_vn_compose(vn.base, vn.tone, 1);
 			put(out, cp);
 		}
 		i = j;
@@ -498,8 +498,8 @@ static int marc8_decode(const char *in, size_t len, struct mc_buf *out, size_t *
 	return rc;
 }
 
-int mct_decode_raw(enum mc_encoding enc, const char *in, size_t len, struct mc_buf *out,
-		   size_t *bad_off, unsigned *nbad)
+int mci_text_decode_raw(enum mc_encoding enc, const char *in, size_t len, struct mc_buf *out,
+			size_t *bad_off, unsigned *nbad)
 {
 	const unsigned char *u = (const unsigned char *)in;
 
@@ -534,14 +534,14 @@ static int cp1252_byte(uint32_t cp)
 	return -1;
 }
 
-int mct_cp1252_unmap(const char *utf8, size_t len, struct mc_buf *out)
+int mci_text_cp1252_unmap(const char *utf8, size_t len, struct mc_buf *out)
 {
 	const unsigned char *u = (const unsigned char *)utf8;
 	size_t i = 0;
 	int rc = 0;
 
 	while (i < len && !rc) {
-		int b = cp1252_byte(mct_utf8_next(u, &i));
+		int b = cp1252_byte(mci_text_utf8_next(u, &i));
 
 		if (b < 0)
 			return MC_E_ENCODING;
@@ -562,14 +562,14 @@ static int table_byte(const uint16_t *tab, uint32_t cp)
 	return -1;
 }
 
-static const uint8_t vni_tone[MCT_VN_TONES] = { 0, 0xF8, 0xFB, 0xF5, 0xF9, 0xEF };
-static const uint8_t vni_circ[MCT_VN_TONES] = { 0xE2, 0xE0, 0xE5, 0xE3, 0xE1, 0xE4 };
-static const uint8_t vni_breve[MCT_VN_TONES] = { 0xEA, 0xE8, 0xFA, 0xFC, 0xE9, 0xEB };
-static const uint8_t vni_i[MCT_VN_TONES] = { 'i', 0xEC, 0xE6, 0xF3, 0xED, 0xF2 };
+static const uint8_t vni_tone[MCI_TEXT_VN_TONES] = { 0, 0xF8, 0xFB, 0xF5, 0xF9, 0xEF };
+static const uint8_t vni_circ[MCI_TEXT_VN_TONES] = { 0xE2, 0xE0, 0xE5, 0xE3, 0xE1, 0xE4 };
+static const uint8_t vni_breve[MCI_TEXT_VN_TONES] = { 0xEA, 0xE8, 0xFA, 0xFC, 0xE9, 0xEB };
+static const uint8_t vni_i[MCI_TEXT_VN_TONES] = { 'i', 0xEC, 0xE6, 0xF3, 0xED, 0xF2 };
 
-static int vni_encode_vn(const struct mct_vn *vn, struct mc_buf *out)
+static int vni_encode_vn(const struct mci_text_vn *vn, struct mc_buf *out)
 {
-	static const char ascii[MCT_VN_BASES] = "aaaeeiooouuyd";
+	static const char ascii[MCI_TEXT_VN_BASES] = "aaaeeiooouuyd";
 	unsigned char b[2];
 	size_t n = 0;
 	unsigned t = vn->tone, sh = vn->upper ? 0x20 : 0;
@@ -607,12 +607,12 @@ static int vni_encode_vn(const struct mct_vn *vn, struct mc_buf *out)
 	return mc_buf_add(out, b, n);
 }
 
-static const uint16_t cp1258_tone[MCT_VN_TONES] = { 0, 0xCC, 0xD2, 0xDE, 0xEC, 0xF2 };
+static const uint16_t cp1258_tone[MCI_TEXT_VN_TONES] = { 0, 0xCC, 0xD2, 0xDE, 0xEC, 0xF2 };
 
 /* One code point in a single-byte encoding (or VNI). 0, MC_E_ENCODING. */
 static int encode_cp(enum mc_encoding enc, uint32_t cp, struct mc_buf *out)
 {
-	struct mct_vn vn;
+	struct mci_text_vn vn;
 	int b = -1;
 	size_t k;
 
@@ -639,9 +639,9 @@ static int encode_cp(enum mc_encoding enc, uint32_t cp, struct mc_buf *out)
 		break;
 	case MC_ENC_CP1258:
 		b = table_byte(cp1258_hi, cp);
-		if (b < 0 && mct_vn_lookup(cp, &vn) && vn.tone) {
+		if (b < 0 && mci_text_vn_lookup(cp, &vn) && vn.tone) {
 			/* no precomposed byte: base letter, then the tone mark */
-			uint32_t bcp = mct_vn_compose(vn.base, 0, vn.upper);
+			uint32_t bcp = mci_text_vn_compose(vn.base, 0, vn.upper);
 			int base = bcp < 0x80 ? (int)bcp : table_byte(cp1258_hi, bcp);
 			unsigned char two[2];
 
@@ -653,7 +653,7 @@ static int encode_cp(enum mc_encoding enc, uint32_t cp, struct mc_buf *out)
 		}
 		break;
 	case MC_ENC_VNI:
-		if (mct_vn_lookup(cp, &vn))
+		if (mci_text_vn_lookup(cp, &vn))
 			return vni_encode_vn(&vn, out);
 		for (k = 0; k < 128; k++)
 			if (vni_hi[k][0] == cp && !vni_hi[k][1] && (cp < 0x300 || cp > 0x36F))
@@ -705,7 +705,7 @@ static int marc8_encode(const char *nfc, size_t len, struct mc_buf *out)
 	mc_buf_init(&m8, 4 * len + 64);
 	mc_buf_init(&back, 4 * len + 64);
 	mc_buf_init(&rt, 4 * len + 64);
-	rc = mct_icu_normalize(1, nfc, len, &nfd);
+	rc = mci_text_icu_normalize(1, nfc, len, &nfd);
 	if (rc)
 		goto done;
 	/* MARC-8 has ơ ư as letters (0xBC 0xBD) but no combining horn: put
@@ -781,7 +781,7 @@ int mc_text_encode(enum mc_encoding enc, const char *utf8, size_t len, struct mc
 		rc = marc8_encode(nfc.data ? nfc.data : "", nfc.len, out);
 	} else {
 		while (i < nfc.len && !rc)
-			rc = encode_cp(enc, mct_utf8_next((const unsigned char *)nfc.data, &i), out);
+			rc = encode_cp(enc, mci_text_utf8_next((const unsigned char *)nfc.data, &i), out);
 	}
 	if (rc && out->data) {
 		out->len = start;
@@ -1000,8 +1000,8 @@ struct word {
 
 static void word_add_letter(struct word *w, uint32_t cp, int cl)
 {
-	static const char vn_code[MCT_VN_BASES] = "aAQeEioOPuUyD";
-	struct mct_vn vn;
+	static const char vn_code[MCI_TEXT_VN_BASES] = "aAQeEioOPuUyD";
+	struct mci_text_vn vn;
 	int up = 0, lo = 0, na = cp >= 0x80;
 
 	w->letters++;
@@ -1022,7 +1022,7 @@ static void word_add_letter(struct word *w, uint32_t cp, int cl)
 			w->code[w->clen++] = (char)(cp | 0x20);
 		else
 			w->vn_ok = 0;
-	} else if (mct_vn_lookup(cp, &vn)) {
+	} else if (mci_text_vn_lookup(cp, &vn)) {
 		up = vn.upper;
 		lo = !up;
 		if (vn.tone) {
@@ -1102,7 +1102,7 @@ static long score_text(const char *utf8, size_t len, long *vn_words)
 				continue;
 			}
 		}
-		cp = i < len ? mct_utf8_next(u, &i) : (i++, ' ');
+		cp = i < len ? mci_text_utf8_next(u, &i) : (i++, ' ');
 		cl = classify(cp);
 
 		if (cl == CL_SEP || cl == CL_CTL || cl == CL_BAD) {
@@ -1152,7 +1152,7 @@ static size_t count_common(const char *s, size_t len)
 	size_t i = 0, n = 0;
 
 	while (i < len) {
-		uint32_t cp = mct_utf8_next(u, &i);
+		uint32_t cp = mci_text_utf8_next(u, &i);
 
 		n += (cp >= 0xC0 && cp <= 0x17F && cp != 0xD7 && cp != 0xF7) ||
 		     (cp >= 0x1A0 && cp <= 0x1B0) || (cp >= 0x1EA0 && cp <= 0x1EF9);
@@ -1171,7 +1171,7 @@ static int decode_score(enum mc_encoding enc, const char *in, size_t len, struct
 
 	mc_buf_reset(raw);
 	mc_buf_reset(nfc);
-	rc = mct_decode_raw(enc, in, len, raw, NULL, &nbad);
+	rc = mci_text_decode_raw(enc, in, len, raw, NULL, &nbad);
 	if (!rc && raw->len)
 		rc = mc_text_nfc(raw->data, raw->len, nfc, NULL);
 	if (rc)
@@ -1192,15 +1192,15 @@ static const enum mc_encoding detect_order[] = {
 };
 #define NDETECT (sizeof(detect_order) / sizeof(detect_order[0]))
 
-void mct_detect_init(struct mct_detect *d, enum mc_encoding hint)
+void mci_text_detect_init(struct mci_text_detect *d, enum mc_encoding hint)
 {
 	memset(d, 0, sizeof(*d));
 	d->hint = hint;
-	mc_buf_init(&d->raw, MCT_SCRATCH_MAX);
-	mc_buf_init(&d->nfc, MCT_SCRATCH_MAX);
+	mc_buf_init(&d->raw, MCI_TEXT_SCRATCH_MAX);
+	mc_buf_init(&d->nfc, MCI_TEXT_SCRATCH_MAX);
 }
 
-void mct_detect_done(struct mct_detect *d)
+void mci_text_detect_done(struct mci_text_detect *d)
 {
 	mc_buf_free(&d->raw);
 	mc_buf_free(&d->nfc);
@@ -1227,7 +1227,7 @@ static size_t budget_take(size_t fed, const char *in, size_t len)
 /* A candidate this far behind the leader is not decoded any more. */
 #define DETECT_GIVE_UP 40
 
-int mct_detect_feed(struct mct_detect *d, const char *in, size_t len)
+int mci_text_detect_feed(struct mci_text_detect *d, const char *in, size_t len)
 {
 	size_t take = budget_take(d->fed, in, len), k;
 	long lead = LONG_MIN;
@@ -1264,7 +1264,8 @@ static const enum mc_encoding vn_first[] = {
 	MC_ENC_CP1258, MC_ENC_TCVN3, MC_ENC_VNI, MC_ENC_VISCII, MC_ENC_LATIN1, MC_ENC_MARC8,
 };
 
-enum mc_encoding mct_detect_result(const struct mct_detect *d, long *best, int *confidence)
+enum mc_encoding mci_text_detect_result(const struct mci_text_detect *d, long *best,
+					 int *confidence)
 {
 	const enum mc_encoding *order = d->vn_words[MC_ENC_LATIN1] ? vn_first : detect_order;
 	enum mc_encoding win = order[0];
@@ -1307,24 +1308,24 @@ enum mc_encoding mct_detect_result(const struct mct_detect *d, long *best, int *
 enum mc_encoding mc_text_detect(const char *in, size_t len, enum mc_encoding hint,
 				int *confidence)
 {
-	struct mct_detect d;
+	struct mci_text_detect d;
 	enum mc_encoding e;
-	unsigned flags = mct_scan(in, len, NULL);
+	unsigned flags = mci_text_scan(in, len, NULL);
 	int conf = 0;
 
-	if (!(flags & (MCT_NONASCII | MCT_ESC))) {
+	if (!(flags & (MCI_TEXT_NONASCII | MCI_TEXT_ESC))) {
 		e = MC_ENC_UTF8;
 		conf = 100;
-	} else if (!(flags & MCT_INVALID) && (flags & MCT_NONASCII)) {
+	} else if (!(flags & MCI_TEXT_INVALID) && (flags & MCI_TEXT_NONASCII)) {
 		e = MC_ENC_UTF8;
 		conf = 95;
 	} else {
-		mct_detect_init(&d, hint);
-		if (mct_detect_feed(&d, in, len) == 0)
-			e = mct_detect_result(&d, NULL, &conf);
+		mci_text_detect_init(&d, hint);
+		if (mci_text_detect_feed(&d, in, len) == 0)
+			e = mci_text_detect_result(&d, NULL, &conf);
 		else /* out of memory: say what the container claims */
 			e = hint != MC_ENC_AUTO ? hint : MC_ENC_LATIN1;
-		mct_detect_done(&d);
+		mci_text_detect_done(&d);
 	}
 	if (confidence)
 		*confidence = conf;
@@ -1335,23 +1336,23 @@ enum mc_encoding mc_text_detect(const char *in, size_t len, enum mc_encoding hin
 
 #define MOJI_MARGIN 3
 
-void mct_moji_init(struct mct_moji *m)
+void mci_text_moji_init(struct mci_text_moji *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->possible = 1;
-	mc_buf_init(&m->bytes, MCT_SCRATCH_MAX);
-	mc_buf_init(&m->raw, MCT_SCRATCH_MAX);
-	mc_buf_init(&m->nfc, MCT_SCRATCH_MAX);
+	mc_buf_init(&m->bytes, MCI_TEXT_SCRATCH_MAX);
+	mc_buf_init(&m->raw, MCI_TEXT_SCRATCH_MAX);
+	mc_buf_init(&m->nfc, MCI_TEXT_SCRATCH_MAX);
 }
 
-void mct_moji_done(struct mct_moji *m)
+void mci_text_moji_done(struct mci_text_moji *m)
 {
 	mc_buf_free(&m->bytes);
 	mc_buf_free(&m->raw);
 	mc_buf_free(&m->nfc);
 }
 
-int mct_moji_feed(struct mct_moji *m, const char *utf8, size_t len)
+int mci_text_moji_feed(struct mci_text_moji *m, const char *utf8, size_t len)
 {
 	long st = 0, sv = 0, vw = 0;
 	size_t take, k;
@@ -1371,7 +1372,7 @@ int mct_moji_feed(struct mct_moji *m, const char *utf8, size_t len)
 		return 0;
 	m->fed += take;
 	mc_buf_reset(&m->bytes);
-	rc = mct_cp1252_unmap(utf8, take, &m->bytes);
+	rc = mci_text_cp1252_unmap(utf8, take, &m->bytes);
 	if (rc == MC_E_ENCODING || rc == MC_E_TOOBIG) {
 		m->possible = 0;
 		return 0;
@@ -1391,7 +1392,7 @@ int mct_moji_feed(struct mct_moji *m, const char *utf8, size_t len)
 	return 0;
 }
 
-enum mc_encoding mct_moji_result(const struct mct_moji *m)
+enum mc_encoding mci_text_moji_result(const struct mci_text_moji *m)
 {
 	long best;
 	enum mc_encoding e;
@@ -1407,14 +1408,14 @@ enum mc_encoding mct_moji_result(const struct mct_moji *m)
 
 enum mc_encoding mc_text_detect_mojibake(const char *utf8, size_t len)
 {
-	struct mct_moji m;
+	struct mci_text_moji m;
 	enum mc_encoding e = MC_ENC_UTF8;
 
 	if (!mc_utf8_valid(utf8, len, NULL))
 		return MC_ENC_UTF8;
-	mct_moji_init(&m);
-	if (!mct_moji_feed(&m, utf8, len))
-		e = mct_moji_result(&m);
-	mct_moji_done(&m);
+	mci_text_moji_init(&m);
+	if (!mci_text_moji_feed(&m, utf8, len))
+		e = mci_text_moji_result(&m);
+	mci_text_moji_done(&m);
 	return e;
 }

@@ -162,7 +162,7 @@ int mc_utf8_valid(const char *s, size_t len, size_t *bad_off)
 	return 1;
 }
 
-uint32_t mct_utf8_next(const unsigned char *s, size_t *i)
+uint32_t mci_text_utf8_next(const unsigned char *s, size_t *i)
 {
 	unsigned c = s[*i];
 	uint32_t cp;
@@ -186,7 +186,7 @@ uint32_t mct_utf8_next(const unsigned char *s, size_t *i)
 	return cp;
 }
 
-int mct_buf_put(struct mc_buf *b, uint32_t cp)
+int mci_text_buf_put(struct mc_buf *b, uint32_t cp)
 {
 	char u[4];
 	size_t n;
@@ -228,13 +228,13 @@ static unsigned ascii_ctl_flags(unsigned c)
 	if (c == '\t' || c == '\n' || c == '\r')
 		return 0;
 	if (c == 0x1B)
-		return MCT_CTL | MCT_ESC;
+		return MCI_TEXT_CTL | MCI_TEXT_ESC;
 	if (c == 0x02 || c == 0x05 || c == 0x06 || c == 0x14 || c == 0x19 || c == 0x1E)
-		return MCT_CTL | MCT_VISCII_C0;
-	return MCT_CTL;
+		return MCI_TEXT_CTL | MCI_TEXT_VISCII_C0;
+	return MCI_TEXT_CTL;
 }
 
-unsigned mct_scan(const char *s, size_t len, size_t *bad_off)
+unsigned mci_text_scan(const char *s, size_t len, size_t *bad_off)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	unsigned flags = 0;
@@ -267,20 +267,20 @@ unsigned mct_scan(const char *s, size_t len, size_t *bad_off)
 			i++;
 			continue;
 		}
-		flags |= MCT_NONASCII;
+		flags |= MCI_TEXT_NONASCII;
 		n = utf8_seq(u, len, i, &cp);
 		if (!n) {
 			if (bad_off)
 				*bad_off = i;
-			return flags | MCT_INVALID;
+			return flags | MCI_TEXT_INVALID;
 		}
 		i += n;
 		if (cp < 0xA0) {
-			flags |= MCT_CTL;
+			flags |= MCI_TEXT_CTL;
 			last_ccc = 0;
 			continue;
 		}
-		if (flags & MCT_NOTNFC)
+		if (flags & MCI_TEXT_NOTNFC)
 			continue;
 		/* Everything below U+0300 and the Latin Extended Additional
 		 * block (all precomposed Vietnamese) is NFC_QC=Yes with ccc 0. */
@@ -291,14 +291,14 @@ unsigned mct_scan(const char *s, size_t len, size_t *bad_off)
 
 			if ((ccc && last_ccc > ccc) ||
 			    u_getIntPropertyValue((UChar32)cp, UCHAR_NFC_QUICK_CHECK) != UNORM_YES)
-				flags |= MCT_NOTNFC;
+				flags |= MCI_TEXT_NOTNFC;
 			last_ccc = ccc;
 		}
 	}
 	return flags;
 }
 
-int mct_strip_ctl(const char *s, size_t len, struct mc_buf *out)
+int mci_text_strip_ctl(const char *s, size_t len, struct mc_buf *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, start = 0;
@@ -331,7 +331,7 @@ int mct_strip_ctl(const char *s, size_t len, struct mc_buf *out)
 
 #define STACK_UNITS 512
 
-int mct_icu_normalize(int nfd, const char *in, size_t len, struct mc_buf *out)
+int mci_text_icu_normalize(int nfd, const char *in, size_t len, struct mc_buf *out)
 {
 	UChar sa[STACK_UNITS], sb[STACK_UNITS * 2];
 	UChar *a = sa, *b = sb;
@@ -397,18 +397,18 @@ done:
 int mc_text_nfc(const char *in, size_t len, struct mc_buf *out, int *changed)
 {
 	size_t start = out->len;
-	unsigned flags = mct_scan(in, len, NULL);
+	unsigned flags = mci_text_scan(in, len, NULL);
 	int rc;
 
-	if (flags & MCT_INVALID)
+	if (flags & MCI_TEXT_INVALID)
 		return MC_E_ENCODING;
-	if (!(flags & MCT_NOTNFC)) {
+	if (!(flags & MCI_TEXT_NOTNFC)) {
 		rc = mc_buf_add(out, in, len);
 		if (!rc && changed)
 			*changed = 0;
 		return rc;
 	}
-	rc = mct_icu_normalize(0, in, len, out);
+	rc = mci_text_icu_normalize(0, in, len, out);
 	if (rc)
 		return rc;
 	if (changed)
@@ -439,7 +439,7 @@ int mc_text_decode(enum mc_encoding enc, const char *in, size_t len, struct mc_b
 		return MC_E_TOOBIG;
 	/* Decoding yields at most four bytes of UTF-8 per input byte. */
 	mc_buf_init(&raw, 4 * len + 64);
-	rc = mct_decode_raw(enc, in, len, &raw, &bad, NULL);
+	rc = mci_text_decode_raw(enc, in, len, &raw, &bad, NULL);
 	if (rc == MC_E_ENCODING && bad_off)
 		*bad_off = bad;
 	if (!rc && raw.len)
@@ -469,15 +469,15 @@ static int is_sep_type(int8_t t)
 static int fold_cp(uint32_t cp, const UNormalizer2 *nfd, struct mc_buf *out, int sep_pending,
 		   size_t start, int *rc)
 {
-	static const char vn_ascii[MCT_VN_BASES] = "aaaeeiooouuyd";
-	struct mct_vn vn;
+	static const char vn_ascii[MCI_TEXT_VN_BASES] = "aaaeeiooouuyd";
+	struct mci_text_vn vn;
 	UChar d[16];
 	int32_t n, k;
 	int8_t t;
 	UErrorCode e = U_ZERO_ERROR;
 
 	*rc = 0;
-	if (mct_vn_lookup(cp, &vn)) {
+	if (mci_text_vn_lookup(cp, &vn)) {
 		if (sep_pending && out->len > start)
 			*rc = mc_buf_addc(out, ' ');
 		if (!*rc)
@@ -496,7 +496,7 @@ static int fold_cp(uint32_t cp, const UNormalizer2 *nfd, struct mc_buf *out, int
 	}
 	n = unorm2_getDecomposition(nfd, (UChar32)cp, d, 16, &e);
 	if (U_FAILURE(e) || n <= 0) {
-		*rc = mct_buf_put(out, (uint32_t)u_tolower((UChar32)cp));
+		*rc = mci_text_buf_put(out, (uint32_t)u_tolower((UChar32)cp));
 		return 2;
 	}
 	for (k = 0; k < n && !*rc;) {
@@ -505,7 +505,7 @@ static int fold_cp(uint32_t cp, const UNormalizer2 *nfd, struct mc_buf *out, int
 		U16_NEXT(d, k, n, c);
 		if (u_charType(c) == U_NON_SPACING_MARK)
 			continue;
-		*rc = mct_buf_put(out, (uint32_t)u_tolower(c));
+		*rc = mci_text_buf_put(out, (uint32_t)u_tolower(c));
 	}
 	return 2;
 }

@@ -77,6 +77,7 @@ struct job {
 	char url[8192];            /* the request being made */
 	unsigned saved_pages;
 	uint64_t rnd;
+	struct hv_page_ids ids;    /* identifiers of the page being received (loop guard) */
 	/* Identify */
 	char granularity[32], earliest[40], deleted_record[16], start[40];
 	char prefix[64];
@@ -202,14 +203,6 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Stall detection: libcurl's low-speed check averages over a few seconds, so
  * a burst followed by silence goes unnoticed for longer than low_speed_time;
  * this aborts when no byte at all has come for low_speed_time. */
@@ -217,7 +210,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 		       curl_off_t ulnow)
 {
 	struct page *pg = ctx;
-	double now = mono();
+	double now = mc_time_mono();
 
 	if (dlnow != pg->last_now || pg->last_rx == 0) {
 		pg->last_now = dlnow;
@@ -276,14 +269,12 @@ static void save_page(struct job *j, const struct page *pg, const char *why)
 {
 	const char *qdir = j->run->cfg->quarantine_dir;
 	char dir[1024], path[1200], ts[32];
-	time_t now = time(NULL);
-	struct tm tm;
 	FILE *f;
 	int n;
 
 	if (!pg->raw.len || j->saved_pages >= HV_MAX_SAVED_PAGES || !qdir)
 		return;
-	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+	if (mc_date_format((int64_t)time(NULL), MC_DATE_COMPACT, ts, sizeof(ts)))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", qdir, j->src->id);
 	if (n < 0 || (size_t)n >= sizeof(dir))
@@ -350,6 +341,14 @@ static int page_record(void *ctx, struct mc_record *rec, const struct mc_error *
 
 	if (bad && bad->code == MC_E_TRUNCATED)
 		return 0;
+	if (rec && rec->local_id)
+		hv_page_ids_add(&j->ids, rec->local_id, strlen(rec->local_id));
+	else if (bad && bad->record_id[0])
+		hv_page_ids_add(&j->ids, bad->record_id, strlen(bad->record_id));
+	else if (raw)
+		hv_page_ids_add(&j->ids, raw, raw_len);
+	else
+		hv_page_ids_add(&j->ids, "", 0);
 	return mc_import_record(j->im, rec, bad, raw, raw_len);
 }
 
@@ -373,6 +372,7 @@ static int fetch(struct job *j, struct page *pg, int parse, int import, char *wh
 			sleep_s(wait);
 		}
 		page_reset(pg);
+		memset(&j->ids, 0, sizeof(j->ids));
 		pg->keep = parse ? HV_PAGE_KEEP_BYTES : HV_MAX_META_BYTES;
 		why[0] = '\0';
 		if (parse) {
@@ -589,14 +589,14 @@ static int identify(struct job *j, struct page *pg, char *why, size_t whysz)
 	if (!j->start[0]) {
 		int64_t now = (int64_t)time(NULL);
 
-		hv_datestamp_format(now, 1, j->start, sizeof(j->start));
+		mc_date_format(now, MC_DATE_SECONDS, j->start, sizeof(j->start));
 	}
 	return 0;
 }
 
 static void now_iso(char *buf, size_t sz)
 {
-	hv_datestamp_format((int64_t)time(NULL), 1, buf, sz);
+	mc_date_format((int64_t)time(NULL), MC_DATE_SECONDS, buf, sz);
 }
 
 /* Store the per-source summary (for `mucluc sources`) and Identify facts. */
@@ -639,7 +639,7 @@ static int load_state(struct job *j, struct hv_state *st)
 	memset(st, 0, sizeof(*st));
 	if (mc_reader_begin(j->run->store, &r))
 		return MC_E_STORE;
-	rc = mc_store_state_get(r, j->scope, "state", buf, sizeof(buf));
+	rc = mc_reader_state_get(r, j->scope, "state", buf, sizeof(buf));
 	mc_reader_end(r);
 	if (rc == MC_E_NOTFOUND)
 		return 0;
@@ -689,9 +689,6 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 	int rc, restarted = 0;
 
 	memset(&g, 0, sizeof(g));
-	/* a resumed run: the token it resumes with must not come back either */
-	if (st->token[0] && (rc = hv_guard_page(&g, st->token, 1, "", why, whysz)))
-		return rc;
 	for (;;) {
 		if (st->token[0]) {
 			const char *args[] = { "resumptionToken", st->token, NULL };
@@ -729,9 +726,13 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 			rc = MC_E_PARSE;
 			break;
 		}
-		rc = hv_guard_page(&g, oi->token, oi->records, oi->error_code, why, whysz);
+		rc = hv_guard_page(&g, oi->token, oi->records, &j->ids, oi->error_code, why, whysz);
 		if (rc)
 			break;
+		if (g.stale_run)
+			note(j, j->url, "the page brought nothing new (resumption token '%.200s' and "
+			     "its identifiers met before): %d of %d such pages in a row",
+			     oi->token, g.stale_run, MC_MAX_HARVEST_STALE_PAGES);
 		snprintf(st->token, sizeof(st->token), "%s", oi->token);
 		st->pages++;
 		rc = checkpoint(j, st, 0, why, whysz);
@@ -742,6 +743,63 @@ static int harvest_list(struct job *j, struct page *pg, struct hv_state *st, cha
 			break;
 	}
 	hv_guard_free(&g);
+	return rc;
+}
+
+/* After a complete --full run: mark deleted the records the provider no
+ * longer lists, unless that is more than the source's full_delete_limit
+ * of its records and --force was not given (*refused = 1, why says so:
+ * a provider that suddenly lists a tenth of its records is more likely
+ * broken than weeded). 0 (also when refused or when there is nothing to
+ * compare with), or a store error with why filled in. */
+static int delete_unseen(struct job *j, int *refused, char *why, size_t whysz)
+{
+	const struct mc_source *src = j->src;
+	int limit = src->full_delete_limit >= 0 ? src->full_delete_limit
+						: j->run->cfg->harvest.full_delete_limit;
+	uint64_t unseen = 0, present = 0, nd = 0;
+	struct mc_error e;
+	char lim[160];
+	int rc;
+
+	mc_error_clear(&e);
+	rc = mc_import_unseen_count(j->im, &unseen, &present, &e);
+	if (rc == MC_E_USAGE) {
+		note(j, "", "--full: nothing marked deleted: %s", e.msg);
+		return 0;
+	}
+	if (rc) {
+		why_set(why, whysz, "cannot count the records to mark deleted: %s", e.msg);
+		return rc;
+	}
+	if (src->full_delete_limit >= 0)
+		snprintf(lim, sizeof(lim), "full_delete_limit of [source \"%s\"] (%d%%)", src->id,
+			 limit);
+	else
+		snprintf(lim, sizeof(lim), "full_delete_limit of [harvest] (%d%%)", limit);
+	if (unseen && unseen * 100 > present * (uint64_t)limit) {
+		if (!j->run->o.force) {
+			*refused = 1;
+			why_set(why, whysz,
+				"--full refused to mark %llu of %llu records deleted (%llu%%): more "
+				"than the %s; nothing marked deleted. If the provider really dropped "
+				"them, run again with --force (or raise full_delete_limit)",
+				(unsigned long long)unseen, (unsigned long long)present,
+				(unsigned long long)(unseen * 100 / present), lim);
+			return 0;
+		}
+		note(j, "", "--full --force: marking %llu of %llu records deleted (%llu%%), more "
+		     "than the %s", (unsigned long long)unseen, (unsigned long long)present,
+		     (unsigned long long)(unseen * 100 / present), lim);
+	}
+	mc_error_clear(&e);
+	rc = mc_import_delete_unseen(j->im, &nd, &e);
+	if (rc == MC_E_USAGE) {
+		note(j, "", "--full: nothing marked deleted: %s", e.msg);
+		rc = 0;
+	} else if (rc) {
+		why_set(why, whysz, "cannot mark unseen records deleted: %s", e.msg);
+	}
 	return rc;
 }
 
@@ -756,12 +814,11 @@ static void harvest_source(struct job *j)
 	struct mc_error e;
 	struct hv_state st;
 	struct page pg;
-	struct timespec t0, t1;
+	double t0 = mc_time_mono();
 	char why[512] = "";
 	unsigned nsets, si;
-	int rc, resume;
+	int rc, resume, refused = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&pg, 0, sizeof(pg));
 	pg.j = j;
 	pg.keep = HV_PAGE_KEEP_BYTES;
@@ -872,20 +929,10 @@ static void harvest_source(struct job *j)
 		if (rc)
 			break;
 	}
-	if (!rc && o->full && bad_count(j) == 0) {
-		uint64_t nd = 0;
-
-		mc_error_clear(&e);
-		rc = mc_import_delete_unseen(j->im, &nd, &e);
-		if (rc == MC_E_USAGE) {
-			note(j, "", "--full: nothing marked deleted: %s", e.msg);
-			rc = 0;
-		} else if (rc) {
-			why_set(why, sizeof(why), "cannot mark unseen records deleted: %s", e.msg);
-		}
-	} else if (!rc && o->full) {
+	if (!rc && o->full && bad_count(j) == 0)
+		rc = delete_unseen(j, &refused, why, sizeof(why));
+	else if (!rc && o->full)
 		note(j, "", "--full: bad records in this run, so unseen records are not marked deleted");
-	}
 	if (!rc) {
 		/* the run is complete: the next one starts from this run's start */
 		st.active = 0;
@@ -897,6 +944,10 @@ static void harvest_source(struct job *j)
 			snprintf(st.last_start, sizeof(st.last_start), "%s", st.start);
 		rc = checkpoint(j, &st, 1, why, sizeof(why));
 	}
+	/* every record arrived, only the deletions were refused: the run is
+	 * complete, the source's result is not */
+	if (!rc && refused)
+		rc = MC_E_USAGE;
 out:
 	if (j->im) {
 		int erc;
@@ -917,8 +968,7 @@ out:
 	res->rc = rc;
 	if (rc)
 		why_set(res->reason, sizeof(res->reason), "%s", why[0] ? why : mc_strerror(rc));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->seconds = mc_time_mono() - t0;
 	save_status(j);
 	page_reset(&pg);
 	mc_buf_free(&pg.raw);
@@ -1069,14 +1119,14 @@ int hv_status_get(struct mc_store *s, const char *id, struct hv_status *st)
 	rc = mc_reader_begin(s, &r);
 	if (rc)
 		return rc;
-	if (mc_store_state_get(r, scope, "last_success", st->last_success, sizeof(st->last_success)))
+	if (mc_reader_state_get(r, scope, "last_success", st->last_success, sizeof(st->last_success)))
 		st->last_success[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_error_time", st->last_error_time,
+	if (mc_reader_state_get(r, scope, "last_error_time", st->last_error_time,
 			       sizeof(st->last_error_time)))
 		st->last_error_time[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_error", st->last_error, sizeof(st->last_error)))
+	if (mc_reader_state_get(r, scope, "last_error", st->last_error, sizeof(st->last_error)))
 		st->last_error[0] = '\0';
-	if (mc_store_state_get(r, scope, "last_run", st->last_run, sizeof(st->last_run)))
+	if (mc_reader_state_get(r, scope, "last_run", st->last_run, sizeof(st->last_run)))
 		st->last_run[0] = '\0';
 	mc_reader_end(r);
 	return 0;

@@ -20,10 +20,6 @@
  * 0 for day granularity ("YYYY-MM-DD", and anything unknown). */
 int hv_granularity_seconds(const char *granularity);
 
-/* Format t (seconds, UTC) as an OAI datestamp: "YYYY-MM-DDThh:mm:ssZ" when
- * seconds is non-zero, else "YYYY-MM-DD". 0 or MC_E_TOOBIG (buf too small). */
-int hv_datestamp_format(int64_t t, int seconds, char *buf, size_t bufsz);
-
 /* The `from` of the next incremental run, given the responseDate of the
  * start of the last successful run and the provider's granularity: the same
  * instant at seconds granularity; the day before at day granularity (the
@@ -42,20 +38,40 @@ double hv_backoff_delay(int attempt, double base, double cap, double u);
  * gives 0. 0 and *ret set, or MC_E_PARSE. */
 int hv_retry_after_parse(const char *value, int64_t now, double *ret);
 
-/* Loop guard for one list request (one set of one run). */
+/* A page's identifiers, folded in any order into one value: two pages with
+ * the same set of identifiers (and no other) have the same digest. */
+struct hv_page_ids {
+	uint64_t sum, mix;  /* sum and xor of per-identifier hashes */
+	uint64_t n;         /* identifiers added */
+};
+
+/* Add one identifier (len bytes, not necessarily NUL-terminated). */
+void hv_page_ids_add(struct hv_page_ids *p, const char *id, size_t len);
+
+/* Loop guard for one list request (one set of one run). A loop is not a
+ * token met again (some providers keep a cursor behind one token, or send
+ * the token they were asked with once before moving on) but pages that bring
+ * nothing new: a (token, identifiers) pair met before in this list,
+ * MC_MAX_HARVEST_STALE_PAGES times in a row. */
 struct hv_guard {
-	uint64_t *seen;     /* hashes of the tokens met (open addressing; 0 = empty) */
+	uint64_t *seen;     /* hashes of the (token, identifiers) pairs met (open
+	                       addressing; 0 = empty) */
 	size_t n, cap;
 	int empty_run;      /* consecutive pages without a record that carried a token */
+	int stale_run;      /* consecutive pages that brought nothing new */
 };
 
 /* Check one page: its resumption token ("" or NULL = the list ends), the
- * records it held and its OAI error code ("" or NULL = none). 0 when the
- * harvest may go on, MC_E_PARSE with why filled in when the provider loops
- * (a token met before, more than HV_MAX_EMPTY_PAGES empty pages in a row, a
- * token on noRecordsMatch), -ENOMEM. */
+ * number of records it held, the digest of their identifiers and its OAI
+ * error code ("" or NULL = none). 0 when the harvest may go on (a page that
+ * brings nothing new but is not yet the MC_MAX_HARVEST_STALE_PAGES-th in a
+ * row also gives 0: g->stale_run says how many). MC_E_PARSE with why filled
+ * in when the provider loops (MC_MAX_HARVEST_STALE_PAGES pages in a row
+ * with nothing new, more than HV_MAX_EMPTY_PAGES empty pages in a row, a
+ * token on noRecordsMatch). -ENOMEM. */
 int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
-		  const char *error_code, char *why, size_t whysz);
+		  const struct hv_page_ids *ids, const char *error_code, char *why,
+		  size_t whysz);
 /* Free the guard's memory (the struct itself is the caller's). */
 void hv_guard_free(struct hv_guard *g);
 

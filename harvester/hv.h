@@ -10,7 +10,9 @@
 #include "core.h"
 
 struct hv_opts {
-	int full;                 /* no `from`; delete what the run did not see */
+	int full;                 /* no `from`; delete what the run did not see, unless
+	                             that is more than the source's full_delete_limit */
+	int force;                /* with full: delete even past full_delete_limit */
 	const char *from;         /* override the incremental `from` (OAI datestamp), or NULL */
 	const char *until;        /* `until`, or NULL */
 	int jobs;                 /* sources in parallel; 0: the config's [harvest] jobs */
@@ -19,7 +21,9 @@ struct hv_opts {
 /* The outcome of one source's run. */
 struct hv_result {
 	char source[64];
-	int rc;                   /* 0: the run completed; else why it failed */
+	int rc;                   /* 0: the run completed; else why it failed (MC_E_USAGE:
+	                             every record arrived but --full refused the
+	                             deletions, past full_delete_limit) */
 	char reason[512];         /* when rc != 0: what went wrong, for people */
 	uint64_t added, changed, deleted, unchanged;
 	uint64_t errors;          /* bad records (reported, quarantined, not stored) */

@@ -13,18 +13,6 @@ int hv_granularity_seconds(const char *granularity)
 	return granularity && strstr(granularity, "hh:mm:ss") != NULL;
 }
 
-int hv_datestamp_format(int64_t t, int seconds, char *buf, size_t bufsz)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm))
-		return MC_E_PARSE;
-	if (!strftime(buf, bufsz, seconds ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm))
-		return MC_E_TOOBIG;
-	return 0;
-}
-
 int hv_next_from(const char *response_date, const char *granularity, char *buf, size_t bufsz)
 {
 	int64_t t;
@@ -34,7 +22,7 @@ int hv_next_from(const char *response_date, const char *granularity, char *buf, 
 		return MC_E_PARSE;
 	if (!secs)
 		t -= 86400;
-	return hv_datestamp_format(t, secs, buf, bufsz);
+	return mc_date_format(t, secs ? MC_DATE_SECONDS : MC_DATE_DAY, buf, bufsz);
 }
 
 double hv_backoff_delay(int attempt, double base, double cap, double u)
@@ -88,40 +76,32 @@ int hv_retry_after_parse(const char *value, int64_t now, double *ret)
 	return 0;
 }
 
-static uint64_t hash_str(const char *s)
+/* splitmix64's finaliser: spreads the bits of a sum or a combination */
+static uint64_t mix64(uint64_t x)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
+	x ^= x >> 30;
+	x *= 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBull;
+	x ^= x >> 31;
+	return x;
 }
 
-int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
-		  const char *error_code, char *why, size_t whysz)
+void hv_page_ids_add(struct hv_page_ids *p, const char *id, size_t len)
 {
-	int has = token && *token;
-	uint64_t h;
+	uint64_t h = mix64(mc_hash64(id, len));
+
+	p->sum += h;
+	p->mix ^= mix64(h ^ 0x9E3779B97F4A7C15ull);
+	p->n++;
+}
+
+/* Insert h into the guard's set. 1 if it was there, 0 if added, -ENOMEM. */
+static int seen_add(struct hv_guard *g, uint64_t h)
+{
 	size_t i;
 
-	if (error_code && strcmp(error_code, "noRecordsMatch") == 0 && has) {
-		snprintf(why, whysz, "the provider answered noRecordsMatch with a resumption token");
-		return MC_E_PARSE;
-	}
-	if (!has) {
-		g->empty_run = 0;
-		return 0;
-	}
-	if (records == 0 && ++g->empty_run > HV_MAX_EMPTY_PAGES) {
-		snprintf(why, whysz, "more than %d empty pages in a row with resumption tokens",
-			 HV_MAX_EMPTY_PAGES);
-		return MC_E_PARSE;
-	}
-	if (records)
-		g->empty_run = 0;
-	h = hash_str(token);
+	h = h ? h : 1;
 	/* open addressing, at most half full */
 	if ((g->n + 1) * 2 > g->cap) {
 		size_t ncap = g->cap ? g->cap * 2 : 64, k;
@@ -141,13 +121,56 @@ int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 		g->cap = ncap;
 	}
 	for (i = h & (g->cap - 1); g->seen[i]; i = (i + 1) & (g->cap - 1))
-		if (g->seen[i] == h) {
-			snprintf(why, whysz, "the provider returned the resumption token '%.200s' twice",
-				 token);
-			return MC_E_PARSE;
-		}
+		if (g->seen[i] == h)
+			return 1;
 	g->seen[i] = h;
 	g->n++;
+	return 0;
+}
+
+int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
+		  const struct hv_page_ids *ids, const char *error_code, char *why,
+		  size_t whysz)
+{
+	static const struct hv_page_ids none;
+	int has = token && *token, rc;
+	uint64_t h;
+
+	if (!ids)
+		ids = &none;
+	if (error_code && strcmp(error_code, "noRecordsMatch") == 0 && has) {
+		snprintf(why, whysz, "the provider answered noRecordsMatch with a resumption token");
+		return MC_E_PARSE;
+	}
+	if (!has) {
+		g->empty_run = 0;
+		g->stale_run = 0;
+		return 0;
+	}
+	/* the pair (token, identifiers of the page): met before = nothing new */
+	h = mix64(mc_hash64(token, strlen(token)) ^
+		  mix64(ids->sum ^ mix64(ids->mix + ids->n * 0x9E3779B97F4A7C15ull)));
+	rc = seen_add(g, h);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		if (++g->stale_run >= MC_MAX_HARVEST_STALE_PAGES) {
+			snprintf(why, whysz,
+				 "the provider loops: %d pages in a row brought nothing new (resumption "
+				 "token '%.200s' again with the same %llu identifiers)",
+				 g->stale_run, token, (unsigned long long)ids->n);
+			return MC_E_PARSE;
+		}
+		return 0;
+	}
+	g->stale_run = 0;
+	if (records == 0 && ++g->empty_run > HV_MAX_EMPTY_PAGES) {
+		snprintf(why, whysz, "more than %d empty pages in a row with resumption tokens",
+			 HV_MAX_EMPTY_PAGES);
+		return MC_E_PARSE;
+	}
+	if (records)
+		g->empty_run = 0;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "mc-extract.h"
 #include "ingest.h"
+#include "mc-hash.h"
 #include "mc-limits.h"
 
 /* The duplicate-id set holds 64-bit hashes; it stops growing at this many
@@ -76,8 +77,6 @@ static void quarantine_open(struct imp *im)
 {
 	char dir[1024], file[1024], ts[32], safe[96];
 	const char *base;
-	struct tm tm;
-	time_t now = (time_t)im->o.now;
 	size_t k;
 	int n;
 
@@ -100,7 +99,7 @@ static void quarantine_open(struct imp *im)
 	}
 	safe[k] = '\0';
 	base = safe;
-	if (!gmtime_r(&now, &tm) || !strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm))
+	if (mc_date_format(im->o.now, MC_DATE_COMPACT, ts, sizeof(ts)))
 		return;
 	n = snprintf(dir, sizeof(dir), "%s/%s", im->o.quarantine_dir, im->src->id);
 	if (n < 0 || (size_t)n >= sizeof(dir))
@@ -253,23 +252,14 @@ static int set_local_id(struct mc_record *rec, const char **why)
 	return 0;
 }
 
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h ? h : 1;
-}
-
 /* 1 if id was already met in this input, 0 if not (and remember it). */
 static int dup_seen(struct imp *im, const char *id)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = mc_hash64_str(id);
 	size_t i;
 
+	if (!h)
+		h = 1;  /* 0 marks an empty slot */
 	if (im->dup_full)
 		return 0;
 	if ((im->dup_n + 1) * 2 > im->dup_cap) {
@@ -663,7 +653,7 @@ struct mc_import {
 	struct imp im;
 	struct mc_import_stats st;
 	struct mc_error err;
-	struct timespec t0;
+	double t0;                 /* mc_time_mono() at the start */
 	char *input;               /* current input name (guarded by im.mu) */
 };
 
@@ -684,7 +674,7 @@ int mc_import_begin(struct mc_store *s, const struct mc_source *src, const char 
 		return -ENOMEM;
 	}
 	mc_error_clear(&mi->err);
-	clock_gettime(CLOCK_MONOTONIC, &mi->t0);
+	mi->t0 = mc_time_mono();
 	im = &mi->im;
 	im->store = s;
 	im->src = src;
@@ -813,8 +803,11 @@ int mc_import_checkpoint_nowait(struct mc_import *mi, const char *scope, const c
 /* 1 if id was seen by this import. */
 static int dup_has(const struct imp *im, const char *id)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = mc_hash64_str(id);
 	size_t i;
+
+	if (!h)
+		h = 1;  /* 0 marks an empty slot */
 
 	if (!im->dup_cap)
 		return 0;
@@ -828,17 +821,60 @@ struct unseen {
 	struct imp *im;
 	struct mc_buf ids;         /* NUL-separated ids to delete */
 	size_t n;
+	uint64_t present;          /* present records of the source */
+	int count_only;            /* count, do not collect ids */
 };
 
 static int collect_unseen(void *ctx, struct mc_record *rec)
 {
 	struct unseen *u = ctx;
 
-	if (rec->status == MC_REC_DELETED || !rec->local_id || dup_has(u->im, rec->local_id))
+	if (rec->status == MC_REC_DELETED || !rec->local_id)
 		return 0;
-	if (mc_buf_add(&u->ids, rec->local_id, strlen(rec->local_id) + 1))
+	u->present++;
+	if (dup_has(u->im, rec->local_id))
+		return 0;
+	if (!u->count_only && mc_buf_add(&u->ids, rec->local_id, strlen(rec->local_id) + 1))
 		return -ENOMEM;
 	u->n++;
+	return 0;
+}
+
+int mc_import_unseen_count(struct mc_import *mi, uint64_t *unseen, uint64_t *present,
+			   struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct mc_reader *r;
+	struct unseen u;
+	int rc;
+
+	mc_error_clear(err);
+	memset(&u, 0, sizeof(u));
+	u.im = im;
+	u.count_only = 1;
+	if (im->fatal) {
+		copy_fatal(mi, im->fatal, err);
+		return im->fatal;
+	}
+	if (!im->dup_n)
+		return mc_error_set(err, MC_E_USAGE, "the import saw no record: nothing is deleted");
+	if (im->dup_full)
+		return mc_error_set(err, MC_E_USAGE,
+				    "too many records to remember every id: nothing is deleted");
+	rc = drain(im);
+	if (rc) {
+		copy_fatal(mi, rc, err);
+		return rc;
+	}
+	rc = mc_reader_begin(im->store, &r);
+	if (rc)
+		return mc_error_set(err, rc, "cannot read the store");
+	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
+	mc_reader_end(r);
+	if (rc)
+		return rc;
+	*unseen = u.n;
+	*present = u.present;
 	return 0;
 }
 
@@ -878,7 +914,7 @@ int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_
 		mc_error_set(err, rc, "cannot read the store");
 		goto out;
 	}
-	rc = mc_store_each(r, im->src->id, collect_unseen, &u, err);
+	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
 	mc_reader_end(r);
 	if (rc) {
 		if (rc == -ENOMEM)
@@ -919,7 +955,6 @@ out:
 int mc_import_end(struct mc_import *mi, struct mc_import_stats *st, struct mc_error *err)
 {
 	struct imp *im = &mi->im;
-	struct timespec t1;
 	int rc;
 
 	/* the good records read before any fault are written before we go on */
@@ -932,9 +967,7 @@ int mc_import_end(struct mc_import *mi, struct mc_import_stats *st, struct mc_er
 	if (im->q)
 		fclose(im->q);
 	free(im->dup);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	mi->st.seconds = (double)(t1.tv_sec - mi->t0.tv_sec) +
-			 (double)(t1.tv_nsec - mi->t0.tv_nsec) / 1e9;
+	mi->st.seconds = mc_time_mono() - mi->t0;
 	if (st)
 		*st = mi->st;
 	free(mi->input);

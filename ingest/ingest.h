@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "mc-config.h"
+#include "mc-date.h"  /* mc_datestamp_parse, mc_marc005_parse */
 #include "mc-error.h"
 #include "mc-record.h"
 #include "mc-store.h"
@@ -111,11 +112,6 @@ struct mc_parse_stats {
  * when the file cannot be read. */
 int mc_parse_file(const char *path, const struct mc_parse_opts *o, mc_parse_cb cb, void *ctx,
 		  struct mc_parse_stats *st, struct mc_error *err);
-
-/* Parse an OAI-PMH datestamp ("2003-12-12" or "2003-12-12T08:40:20Z") to
- * seconds since the epoch. 0 or MC_E_PARSE. (dates.c; core/mc-date.h is
- * taking this over, with mc_marc005_parse below.) */
-int mc_datestamp_parse(const char *s, int64_t *ret);
 
 /* ---- importing ----
  *
@@ -217,6 +213,13 @@ int mc_import_checkpoint_nowait(struct mc_import *im, const char *scope, const c
  * the source that this import did not see. Refuses (MC_E_USAGE) when the
  * import saw no record or could not remember every id. *ndeleted may be NULL. */
 int mc_import_delete_unseen(struct mc_import *im, uint64_t *ndeleted, struct mc_error *err);
+/* What mc_import_delete_unseen would do, without doing it: *unseen = the
+ * present records of the source this import did not see, *present = all
+ * present records of the source (both set only on success). Waits for the
+ * records handed over so far to be committed. 0, MC_E_USAGE as
+ * mc_import_delete_unseen (nothing seen, too many ids), or a store error. */
+int mc_import_unseen_count(struct mc_import *im, uint64_t *unseen, uint64_t *present,
+			   struct mc_error *err);
 /* Drain the pipeline, commit, fill st (may be NULL), free im. Returns the
  * first fatal error of the import (err filled in) or 0. */
 int mc_import_end(struct mc_import *im, struct mc_import_stats *st, struct mc_error *err);
@@ -234,9 +237,5 @@ int mc_import_end(struct mc_import *im, struct mc_import_stats *st, struct mc_er
  * MARCXML: the fuzz targets check it (tests/fuzz). */
 int mc_import_prepare(struct mc_record *rec, const char *source, enum mc_encoding enc,
 		      int64_t now, unsigned *repairs, struct mc_error *err);
-
-/* Seconds since the epoch for a MARC 005 value ("yyyymmddhhmmss[.f]").
- * 0 or MC_E_PARSE (not a valid date and time, e.g. all zeros). */
-int mc_marc005_parse(const char *s, size_t len, int64_t *ret);
 
 #endif

@@ -99,8 +99,11 @@ static void on_chars(void *ctx, const xmlChar *ch, int len)
 	rc = mc_buf_add(&x->text, ch, (size_t)len);
 	if (rc) {
 		x->text_full = 1;
-		if (x->u.open)
-			ing_xml_unit_fault(x, rc == -ENOMEM ? -ENOMEM : MC_E_TOOBIG, x->u.off, cur_line(x),
+		if (x->u.open && rc == -ENOMEM)
+			ing_xml_unit_fault(x, -ENOMEM, x->u.off, cur_line(x),
+				   "collecting an XML value: %s", mc_strerror(-ENOMEM));
+		else if (x->u.open)
+			ing_xml_unit_fault(x, MC_E_TOOBIG, x->u.off, cur_line(x),
 				   "XML value longer than %u bytes", MC_MAX_FIELD_BYTES);
 	}
 }

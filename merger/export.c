@@ -26,7 +26,7 @@ static int load(struct mg_merger *m, uint64_t id, struct merged *x)
 
 	mc_arena_reset(m->a);
 	memset(x, 0, sizeof(*x));
-	mg_u64be(id, k);
+	mc_put_be64(k, id);
 	rc = m->kv.get(m->kv.ctx, MG_DB_UNION, k, 8, &v, &vl);
 	if (rc)
 		return rc;

@@ -53,11 +53,7 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return mix(h);
+	return mix(mc_hash64_str(s));
 }
 
 int mg_kidx_new(struct mg_kidx **ret)

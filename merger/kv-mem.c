@@ -25,16 +25,7 @@ struct mg_memkv {
 
 static uint64_t hash(const char *db, const void *k, size_t kl)
 {
-	const unsigned char *p = k;
-	uint64_t h = 1469598103934665603ull;
-	size_t i;
-
-	for (; *db; db++)
-		h = (h ^ (unsigned char)*db) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (i = 0; i < kl; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
+	return mc_hash64_add(mc_hash64_byte(mc_hash64_str(db), 0xff), k, kl);
 }
 
 int mg_memkv_new(struct mg_memkv **ret)

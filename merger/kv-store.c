@@ -46,6 +46,25 @@ static void sk_trim(void *ctx)
 	mc_writer_trim(ctx, MG_TRIM_RSS);
 }
 
+const char *mg_writer_why(const struct mc_writer *w, int rc)
+{
+	const char *t = w ? mc_writer_errmsg(w) : "";
+
+	return t[0] ? t : mc_strerror(rc);
+}
+
+const char *mg_kv_why(const struct mg_kv *kv, int rc)
+{
+	const char *t = kv->why ? kv->why(kv->ctx) : NULL;
+
+	return t && t[0] ? t : mc_strerror(rc);
+}
+
+static const char *sk_why(void *ctx)
+{
+	return mc_writer_errmsg(ctx);
+}
+
 void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 {
 	m->kv.ctx = w;
@@ -56,6 +75,7 @@ void mg_merger_use_writer(struct mg_merger *m, struct mc_writer *w)
 	m->kv.seq_next = sk_seq;
 	m->kv.clear = sk_clear;
 	m->kv.trim = sk_trim;
+	m->kv.why = sk_why;
 	mg_merger_load_state(m);
 }
 
@@ -136,7 +156,7 @@ struct entry {
 
 struct collect {
 	struct entry *v;
-	size_t n;
+	size_t n, max;
 	int rc;
 };
 
@@ -156,7 +176,7 @@ static int collect_one(void *ctx, uint64_t seq, int op, const char *source, cons
 	c->v[c->n].ref = p;
 	c->v[c->n].sl = sl;
 	c->n++;
-	return c->n >= BATCH;
+	return c->n >= c->max;
 }
 
 static void collect_free(struct collect *c)
@@ -180,6 +200,51 @@ static void add_stats(struct mg_stats *t, const struct mg_stats *s)
 	t->source_dups += s->source_dups;
 	t->quick_rejects += s->quick_rejects;
 	t->candidates_read += s->candidates_read;
+	t->foreign_writes += s->foreign_writes;
+}
+
+/* ---- the merger's write generation (merger-internal.h) ---- */
+#define GEN_KEY "gen"
+
+int mg_gen_get(struct mc_writer *w, uint64_t *ret)
+{
+	const void *v;
+	size_t vl;
+	int rc = mc_writer_kv_get(w, MG_DB_STATE, GEN_KEY, strlen(GEN_KEY), &v, &vl);
+
+	*ret = 0;
+	if (rc == MC_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (vl != 8)
+		return MC_E_CORRUPT;
+	*ret = mc_get_be64(v);
+	return 0;
+}
+
+int mg_gen_bump(struct mc_writer *w, uint64_t *ret)
+{
+	unsigned char b[8];
+	uint64_t g;
+	int rc = mg_gen_get(w, &g);
+
+	if (rc)
+		return rc;
+	mc_put_be64(b, ++g);
+	rc = mc_writer_kv_put(w, MG_DB_STATE, GEN_KEY, strlen(GEN_KEY), b, 8);
+	if (!rc && ret)
+		*ret = g;
+	return rc;
+}
+
+static int gen_bump_err(struct mc_writer *w, uint64_t *ret, struct mc_error *err)
+{
+	int rc = mg_gen_bump(w, ret);
+
+	return rc ? mc_error_set(err, rc, "bumping the merger's write generation in %s: %s",
+				 MG_DB_STATE, mg_writer_why(w, rc))
+		  : 0;
 }
 
 /* ---- the match keys of a large run ----
@@ -252,7 +317,42 @@ static int keys_load(struct mc_writer *w, struct mg_kidx *x, uint64_t epoch,
 		rc = l.rc;
 	if (rc)
 		return mc_error_set(err, rc, "loading the match keys from %s: %s", MG_DB_MEMBER,
-				    mc_strerror(rc));
+				    mg_writer_why(w, rc));
+	return 0;
+}
+
+/* Has another writer written union data since this run's last batch
+ * (generation `mine`)? Then the keys in memory miss what it did: load them
+ * again from mg_member as batch w sees it, and mark mg_key stale again (the
+ * other writer may have repaired the keys and cleared the mark, but mg_key
+ * lags behind this run again from now on). *kidx is replaced and m pointed
+ * at the new one. 0 (nothing foreign, or reloaded: m->st.foreign_writes
+ * counts it) or error. */
+static int keys_recheck(struct mc_writer *w, struct mg_merger *m, struct mg_kidx **kidx,
+			uint64_t mine, struct mc_error *err)
+{
+	uint64_t g;
+	int rc = mg_gen_get(w, &g);
+
+	if (rc)
+		return mc_error_set(err, rc, "reading the merger's write generation in %s: %s",
+				    MG_DB_STATE, mg_writer_why(w, rc));
+	if (g == mine)
+		return 0;
+	m->kidx = NULL;
+	mg_kidx_free(*kidx);
+	*kidx = NULL;
+	rc = mg_kidx_new(kidx);
+	if (rc)
+		return mc_error_set(err, rc, "out of memory");
+	rc = keys_load(w, *kidx, m->epoch, err);
+	if (rc)
+		return rc;
+	m->kidx = *kidx;
+	rc = mc_writer_state_set(w, "merger", "keys", "stale");
+	if (rc)
+		return mc_error_set(err, rc, "marking the match keys: %s", mg_writer_why(w, rc));
+	m->st.foreign_writes++;
 	return 0;
 }
 
@@ -260,8 +360,8 @@ struct kwrite {
 	struct mc_store *s;
 	struct mc_writer *w;
 	struct mc_error *err;
-	uint64_t n;
-	int rc;
+	uint64_t n, mine;
+	int rc, foreign;
 };
 
 static int kwrite_one(void *ctx, uint64_t h, const char *ref)
@@ -271,44 +371,74 @@ static int kwrite_one(void *ctx, uint64_t h, const char *ref)
 	size_t rl = strlen(ref);
 
 	if (k->n && k->n % KEYS_PER_BATCH == 0) {
+		uint64_t g = 0;
+
+		k->rc = gen_bump_err(k->w, &k->mine, k->err);
+		if (k->rc)
+			return 1; /* k->w still open: keys_write aborts it */
 		k->rc = mc_writer_commit(k->w, k->err);
 		k->w = NULL;
 		k->rc = k->rc ? k->rc : mc_writer_begin(k->s, &k->w, k->err);
+		k->rc = k->rc ? k->rc : mg_gen_get(k->w, &g);
 		if (k->rc)
 			return 1;
+		if (g != k->mine) {
+			/* another writer came in: it found mg_key marked stale
+			 * and rewrote it whole, or left the mark for the next
+			 * run; appending more would mix two write-backs */
+			k->foreign = 1;
+			return 1;
+		}
 	}
-	mg_u64be(h, key);
+	mc_put_be64(key, h);
 	memcpy(key + 8, ref, rl);
 	k->rc = mc_writer_kv_append(k->w, MG_DB_KEY, key, 8 + rl, "", 0);
 	if (k->rc) {
-		mc_error_set(k->err, k->rc, "writing the match keys: %s", mc_strerror(k->rc));
+		mc_error_set(k->err, k->rc, "writing the match keys: %s", mg_writer_why(k->w, k->rc));
 		return 1;
 	}
 	k->n++;
 	return 0;
 }
 
-/* Replace mg_key by the index x, in key order, over as many batches as it
- * takes; the last one clears the stale mark. */
-static int keys_write(struct mc_store *s, struct mg_kidx *x, struct mc_error *err)
+/* Replace mg_key by the index *x, in key order, over as many batches as it
+ * takes; the last one clears the stale mark. mine: the generation the run's
+ * last batch left; when another writer came in since, *x is loaded again
+ * first (m->st.foreign_writes counts it). */
+static int keys_write(struct mc_store *s, struct mg_merger *m, struct mg_kidx **x,
+		      uint64_t mine, struct mc_error *err)
 {
-	struct kwrite k = { s, NULL, err, 0, 0 };
+	struct kwrite k = { s, NULL, err, 0, mine, 0, 0 };
 	int rc = mc_writer_begin(s, &k.w, err);
 
 	if (rc)
 		return rc;
-	rc = mc_writer_kv_clear(k.w, MG_DB_KEY);
+	mg_merger_use_writer(m, k.w);
+	rc = keys_recheck(k.w, m, x, mine, err);
 	if (rc) {
 		mc_writer_abort(k.w);
-		return mc_error_set(err, rc, "clearing the match keys: %s", mc_strerror(rc));
+		return rc;
 	}
-	rc = mg_kidx_sorted(x, kwrite_one, &k);
+	rc = mc_writer_kv_clear(k.w, MG_DB_KEY);
+	if (rc) {
+		mc_error_set(err, rc, "clearing the match keys: %s", mg_writer_why(k.w, rc));
+		mc_writer_abort(k.w);
+		return rc;
+	}
+	rc = mg_kidx_sorted(*x, kwrite_one, &k);
+	if (k.foreign) {
+		m->st.foreign_writes++;
+		mc_writer_abort(k.w);
+		return 0;
+	}
 	if (k.rc)
 		rc = k.rc;
 	else if (rc)
-		rc = mc_error_set(err, rc, "writing the match keys: %s", mc_strerror(rc));
+		rc = mc_error_set(err, rc, "writing the match keys: %s", mg_writer_why(k.w, rc));
 	if (!rc)
 		rc = mc_writer_state_set(k.w, "merger", "keys", NULL);
+	if (!rc)
+		rc = gen_bump_err(k.w, NULL, err);
 	if (!rc)
 		return mc_writer_commit(k.w, err);
 	mc_writer_abort(k.w);
@@ -318,20 +448,27 @@ static int keys_write(struct mc_store *s, struct mg_kidx *x, struct mc_error *er
 int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_stats *st,
 		   struct mc_error *err)
 {
+	return mg_store_merge_batched(s, flags, now, 0, NULL, NULL, st, err);
+}
+
+int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size_t batch,
+			   void (*between)(void *ctx, struct mc_store *s), void *bctx,
+			   struct mg_stats *st, struct mc_error *err)
+{
 	int rebuild = !!(flags & MG_MERGE_REBUILD);
-	struct collect c = { NULL, 0, 0 };
+	struct collect c = { NULL, 0, batch ? batch : BATCH, 0 };
 	struct mg_merger *m = NULL;
 	struct mc_record *rec = NULL;
 	struct mc_writer *w = NULL;
 	struct mg_kidx *kidx = NULL;
 	struct mg_stats total;
 	char buf[32];
-	uint64_t cursor;
+	uint64_t cursor, mine = 0;   /* mine: the generation this run's last batch left */
 	size_t i;
-	int rc, first = 1;
+	int rc, first = 1, dirty;
 
 	memset(&total, 0, sizeof(total));
-	c.v = calloc(BATCH, sizeof(*c.v));
+	c.v = calloc(c.max, sizeof(*c.v));
 	if (!c.v)
 		return mc_error_set(err, -ENOMEM, "out of memory");
 	rc = mc_record_new(&rec);
@@ -349,11 +486,21 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 			goto done;
 		if (now)
 			mg_merger_set_time(m, now);
+		dirty = 0;
+		if (kidx && !first) {
+			uint64_t seen = m->st.foreign_writes;
+
+			rc = keys_recheck(w, m, &kidx, mine, err);
+			if (rc)
+				goto done;
+			dirty = m->st.foreign_writes != seen;
+		}
 		if (rebuild) {
+			dirty = 1;
 			rc = mg_rebuild_begin(m);
 			rc = rc ? rc : mc_writer_state_set(w, "merger", "cursor", NULL);
 			if (rc) {
-				mc_error_set(err, rc, "clearing the union data: %s", mc_strerror(rc));
+				mc_error_set(err, rc, "clearing the union data: %s", mg_writer_why(w, rc));
 				goto done;
 			}
 		}
@@ -368,7 +515,7 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 				goto done;
 			}
 		} else if (rc != MC_E_NOTFOUND) {
-			mc_error_set(err, rc, "reading the merger cursor: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "reading the merger cursor: %s", mg_writer_why(w, rc));
 			goto done;
 		}
 		if (first) {
@@ -385,7 +532,7 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 				rc = rc < 0 ? rc : 0;
 			}
 			if (rc) {
-				mc_error_set(err, rc, "sizing the run: %s", mc_strerror(rc));
+				mc_error_set(err, rc, "sizing the run: %s", mg_writer_why(w, rc));
 				goto done;
 			}
 			/* stale keys can only be repaired in memory */
@@ -400,9 +547,10 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 					goto done;
 				rc = mc_writer_state_set(w, "merger", "keys", "stale");
 				if (rc) {
-					mc_error_set(err, rc, "marking the match keys: %s", mc_strerror(rc));
+					mc_error_set(err, rc, "marking the match keys: %s", mg_writer_why(w, rc));
 					goto done;
 				}
+				dirty = 1;
 			}
 			m->kidx = kidx;
 			first = 0;
@@ -412,12 +560,15 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 		if (c.rc)
 			rc = c.rc;
 		if (rc < 0) {
-			mc_error_set(err, rc, "reading the change feed: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "reading the change feed: %s", mg_writer_why(w, rc));
 			goto done;
 		}
 		rc = 0;
-		if (!c.n)
+		if (!c.n) {
+			if (dirty && (rc = gen_bump_err(w, &mine, err)))
+				goto done;
 			break;
+		}
 		for (i = 0; i < c.n; i++) {
 			const char *src = c.v[i].ref, *lid = c.v[i].ref + c.v[i].sl + 1;
 
@@ -441,15 +592,19 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 		rc = mc_writer_state_set(w, "merger", "cursor", buf);
 		collect_free(&c);
 		if (rc) {
-			mc_error_set(err, rc, "saving the merger cursor: %s", mc_strerror(rc));
+			mc_error_set(err, rc, "saving the merger cursor: %s", mg_writer_why(w, rc));
 			goto done;
 		}
+		if ((rc = gen_bump_err(w, &mine, err)))
+			goto done;
 		rc = mc_writer_commit(w, err);
 		w = NULL;
 		if (rc)
 			goto done;
 		add_stats(&total, &m->st);
 		memset(&m->st, 0, sizeof(m->st));
+		if (between)
+			between(bctx, s);
 	}
 	rc = mc_writer_commit(w, err);
 	w = NULL;
@@ -465,8 +620,12 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 				mg_merger_set_time(m, now);
 			rc = mg_rebuild_finish(m);
 			if (rc)
-				mc_error_set(err, rc, "finishing the rebuild: %s", mc_strerror(rc));
-			rc = rc ? rc : mc_writer_commit(w, err);
+				mc_error_set(err, rc, "finishing the rebuild: %s", mg_writer_why(w, rc));
+			rc = rc ? rc : gen_bump_err(w, &mine, err);
+			if (rc)
+				mc_writer_abort(w);
+			else
+				rc = mc_writer_commit(w, err);
 			w = NULL;
 			if (!rc)
 				add_stats(&total, &m->st);
@@ -476,8 +635,10 @@ int mg_store_merge(struct mc_store *s, unsigned flags, int64_t now, struct mg_st
 		total.keys_in_memory = mg_kidx_count(kidx);
 		total.keys_bytes = mg_kidx_bytes(kidx);
 	}
-	if (!rc && kidx)
-		rc = keys_write(s, kidx, err);
+	if (!rc && kidx) {
+		rc = keys_write(s, m, &kidx, mine, err);
+		total.foreign_writes += m->st.foreign_writes;
+	}
 done:
 	collect_free(&c);
 	free(c.v);
@@ -533,7 +694,7 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 			rc = mc_error_set(err, MC_E_USAGE, "'%s' is neither a union id nor SOURCE:ID", id1);
 			goto done;
 		}
-		mg_u64be(uid, k);
+		mc_put_be64(k, uid);
 		rc = mc_writer_kv_get(w, MG_DB_UNION, k, 8, &v, &vl);
 		u.id = uid;
 		rc = rc ? rc : mg_union_unpack(v, vl, m->a, &u);
@@ -575,15 +736,17 @@ int mg_store_override(struct mc_store *s, int kind, const char *id1, const char 
 		rc = mg_override_set(m, kind, refs[0], refs[1]);
 	}
 	if (rc) {
-		mc_error_set(err, rc, "storing the rule: %s", mc_strerror(rc));
+		mc_error_set(err, rc, "storing the rule: %s", mg_writer_why(w, rc));
 		goto done;
 	}
 	for (i = 0; !rc && i < nrefs; i++)
 		rc = mg_merger_replace(m, refs[i]);
 	if (rc) {
-		mc_error_set(err, rc, "re-clustering: %s", mc_strerror(rc));
+		mc_error_set(err, rc, "re-clustering: %s", mg_writer_why(w, rc));
 		goto done;
 	}
+	if ((rc = gen_bump_err(w, NULL, err)))
+		goto done;
 	rc = mc_writer_commit(w, err);
 	w = NULL;
 done:

@@ -10,6 +10,8 @@
 
 static const char *fold(struct mc_arena *a, struct mc_buf *b, const char *s, size_t len, int *rc)
 {
+	const char *r;
+
 	mc_buf_reset(b);
 	if (!s || !len)
 		return NULL;
@@ -27,7 +29,10 @@ static const char *fold(struct mc_arena *a, struct mc_buf *b, const char *s, siz
 	}
 	if (*rc || !b->len)
 		return NULL;
-	return mc_arena_strndup(a, b->data, b->len);
+	r = mc_arena_strndup(a, b->data, b->len);
+	if (!r)
+		*rc = -ENOMEM;
+	return r;
 }
 
 static const char *dup_cap(struct mc_arena *a, const char *s, int *rc)
@@ -173,14 +178,14 @@ int mg_extent_pages(const char *s)
 	struct mc_buf b;
 	const char *p, *t, *pt = NULL;
 	size_t tl, ptl = 0;
-	int best = 0;
+	int best = 0, rc;
 
 	if (!s || !*s)
 		return 0;
 	mc_buf_init(&b, 4096);
-	if (mc_text_fold(s, strnlen(s, 1024), &b) || !b.data) {
+	if ((rc = mc_text_fold(s, strnlen(s, 1024), &b)) || !b.data) {
 		mc_buf_free(&b);
-		return 0;
+		return rc == -ENOMEM ? -ENOMEM : 0;
 	}
 	p = b.data;
 	while (next_tok(&p, &t, &tl)) {
@@ -299,7 +304,7 @@ static const char *first_tokens(struct mc_arena *a, const char *s, int n)
 }
 
 /* Publisher folded without the words that say "publishing house". */
-static const char *pub_core(struct mc_arena *a, const char *f)
+static const char *pub_core(struct mc_arena *a, const char *f, int *rc)
 {
 	static const char *const drop[] = { "nxb", "nha", "xuat", "ban", "publishing", "publisher",
 					    "publishers", "house", "press", "inc", "ltd", "co",
@@ -312,19 +317,23 @@ static const char *pub_core(struct mc_arena *a, const char *f)
 		return NULL;
 	mc_buf_init(&b, MG_MAX_STR);
 	while (next_tok(&p, &t, &tl)) {
-		int skip = 0;
+		int skip = 0, brc;
 
 		for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 			if (tok_is(t, tl, drop[i]))
 				skip = 1;
 		if (skip)
 			continue;
-		if (b.len)
-			mc_buf_addc(&b, ' ');
-		mc_buf_add(&b, t, tl);
+		brc = b.len ? mc_buf_addc(&b, ' ') : 0;
+		if (!brc)
+			brc = mc_buf_add(&b, t, tl);
+		if (brc == -ENOMEM) {  /* too long (MC_E_TOOBIG) just cuts it */
+			*rc = brc;
+			break;
+		}
 	}
-	if (b.len)
-		r = mc_arena_strndup(a, b.data, b.len);
+	if (b.len && !*rc && !(r = mc_arena_strndup(a, b.data, b.len)))
+		*rc = -ENOMEM;
 	mc_buf_free(&b);
 	return r;
 }
@@ -351,6 +360,10 @@ int mg_mem_from_record(const struct mc_record *rec, struct mc_arena *a, struct m
 	m->edition = mg_edition_number(f->edition);
 	m->extent = dup_cap(a, f->extent, &rc);
 	m->pages = mg_extent_pages(f->extent);
+	if (m->pages < 0) {
+		rc = m->pages;
+		goto out;
+	}
 	m->material = dup_cap(a, f->material, &rc);
 	m->title = dup_cap(a, f->title, &rc);
 	m->resp = dup_cap(a, f->responsibility, &rc);
@@ -384,7 +397,9 @@ int mg_mem_from_record(const struct mc_record *rec, struct mc_arena *a, struct m
 
 		if (rc)
 			goto out;
-		m->fpub = pub_core(a, fp);
+		m->fpub = pub_core(a, fp, &rc);
+		if (rc)
+			goto out;
 	}
 	/* identifiers */
 	n = f->ids.n < MG_MAX_LIST ? f->ids.n : MG_MAX_LIST;
@@ -791,15 +806,6 @@ static int pages_differ(int32_t a, int32_t b)
 	return d > 3 && d * 20 > big;
 }
 
-static uint32_t q_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static int cap(int v, int max)
 {
 	return v < 0 ? 0 : v > max ? max : v;
@@ -813,14 +819,14 @@ void mg_quick_from_mem(const struct mg_mem *m, struct mg_quick *q)
 	q->pages = m->pages;
 	q->year = (uint16_t)cap(m->year, 65535);
 	q->edition = (uint8_t)cap(m->edition, 255);
-	q->material = material_known(m->material) ? (uint16_t)(q_hash(m->material) | 1) : 0;
+	q->material = material_known(m->material) ? (uint16_t)(mc_hash32_str(m->material) | 1) : 0;
 	for (i = 0; i < m->nids; i++) {
 		const struct mg_tv *t = &m->ids[i];
 		uint32_t h;
 
 		if (!t->type)
 			continue;
-		h = t->value ? q_hash(t->value) : 0;
+		h = t->value ? mc_hash32_str(t->value) : 0;
 		if (!strcmp(t->type, "isbn")) {
 			q->has |= 1;
 			if (t->value)

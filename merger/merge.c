@@ -111,7 +111,7 @@ static int get_union(struct mg_merger *m, uint64_t id, struct mg_union *u)
 	size_t vl;
 	int rc;
 
-	mg_u64be(id, k);
+	mc_put_be64(k, id);
 	rc = m->kv.get(m->kv.ctx, MG_DB_UNION, k, 8, &v, &vl);
 	if (rc)
 		return rc;
@@ -128,7 +128,7 @@ static int put_union(struct mg_merger *m, const struct mg_union *u0)
 	t.epoch = m->epoch;
 	rc = mg_union_pack(u, &m->tmp);
 
-	mg_u64be(u->id, k);
+	mc_put_be64(k, u->id);
 	return rc ? rc : m->kv.put(m->kv.ctx, MG_DB_UNION, k, 8, m->tmp.data, m->tmp.len);
 }
 
@@ -143,8 +143,8 @@ static int bump(struct mg_merger *m, struct mg_union *u)
 	rc = m->kv.seq_next(m->kv.ctx, MG_DB_FEED, &seq);
 	if (rc)
 		return rc;
-	mg_u64be(seq, k);
-	mg_u64be(u->id, v);
+	mc_put_be64(k, seq);
+	mc_put_be64(v, u->id);
 	m->st.unions_changed++;
 	return m->kv.put(m->kv.ctx, MG_DB_FEED, k, 8, v, 8);
 }
@@ -328,16 +328,12 @@ static int keyref_one(void *ctx, const void *k, size_t kl, const void *v, size_t
  * every candidate is verified. */
 uint64_t mg_key_hash(const char *key)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 1099511628211ull;
-	return h;
+	return mc_hash64_str(key);
 }
 
 static void key_hash(const char *key, unsigned char out[8])
 {
-	mg_u64be(mg_key_hash(key), out);
+	mc_put_be64(out, mg_key_hash(key));
 }
 
 static int kidx_ref_one(void *ctx, const char *ref)
@@ -932,7 +928,7 @@ int mg_merger_apply(struct mg_merger *m, const struct mc_record *rec, struct mc_
 			mc_error_field(err->source, sizeof(err->source), rec->source);
 			mc_error_field(err->record_id, sizeof(err->record_id), rec->local_id);
 		}
-		return mc_error_set(err, rc, "merging %s: %s", ref, mc_strerror(rc));
+		return mc_error_set(err, rc, "merging %s: %s", ref, mg_kv_why(&m->kv, rc));
 	}
 	return 0;
 }
@@ -966,7 +962,7 @@ int mg_merger_load_state(struct mg_merger *m)
 		return rc;
 	if (vl != 8)
 		return MC_E_CORRUPT;
-	m->epoch = mg_be64(v);
+	m->epoch = mc_get_be64(v);
 	rc = m->kv.get(m->kv.ctx, MG_DB_STATE, "rebuild", 7, &v, &vl);
 	m->rebuilding = rc == 0;
 	return rc == MC_E_NOTFOUND ? 0 : rc;
@@ -981,7 +977,7 @@ int mg_rebuild_begin(struct mg_merger *m)
 		return rc;
 	m->epoch++;
 	m->rebuilding = 1;
-	mg_u64be(m->epoch, e);
+	mc_put_be64(e, m->epoch);
 	rc = m->kv.put(m->kv.ctx, MG_DB_STATE, "epoch", 5, e, 8);
 	rc = rc ? rc : m->kv.put(m->kv.ctx, MG_DB_STATE, "rebuild", 7, "", 0);
 	return rc ? rc : m->kv.clear(m->kv.ctx, MG_DB_KEY);
@@ -1045,7 +1041,7 @@ static int stale_union(void *ctx, const void *k, size_t kl, const void *v, size_
 		return x->rc = MC_E_CORRUPT, 1;
 	stale_seen(x);
 	mc_arena_reset(x->m->a);
-	u.id = mg_be64(k);
+	u.id = mc_get_be64(k);
 	x->rc = mg_union_unpack(v, vl, x->m->a, &u);
 	if (x->rc)
 		return 1;
@@ -1151,7 +1147,7 @@ static int each_one(void *ctx, const void *k, size_t kl, const void *v, size_t v
 	if (kl != 8)
 		return 0;
 	mc_arena_reset(x->a);
-	u.id = mg_be64(k);
+	u.id = mc_get_be64(k);
 	rc = mg_union_unpack(v, vl, x->a, &u);
 	if (rc)
 		return rc;
@@ -1191,10 +1187,10 @@ static int feed_one(void *ctx, const void *k, size_t kl, const void *v, size_t v
 
 	if (kl != 8 || vl != 8)
 		return 0;
-	seq = mg_be64(k);
+	seq = mc_get_be64(k);
 	if (seq <= x->after)
 		return 0;
-	rc = x->cb(x->ctx, seq, mg_be64(v));
+	rc = x->cb(x->ctx, seq, mc_get_be64(v));
 	if (!rc && x->max && ++x->n >= x->max)
 		return 1;
 	return rc;

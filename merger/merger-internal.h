@@ -21,7 +21,8 @@
 #define MG_DB_KEY "mg_key"
 #define MG_DB_FEED "mg_feed"
 #define MG_DB_OVERRIDE "mg_override"
-#define MG_DB_STATE "mg_state"     /* "epoch" (u64be), "rebuild" (present while one runs) */
+#define MG_DB_STATE "mg_state"     /* "epoch" (u64be), "rebuild" (present while one runs),
+				    * "gen" (u64be, see mg_gen_bump) */
 
 #define MG_MAX_KEYS 24            /* match keys per record */
 #define MG_MAX_KEY_REFS 64        /* members listed under one key: more = not discriminating */
@@ -43,7 +44,16 @@ struct mg_kv {
 	/* optional: called every few hundred reads of a long walk or run, to
 	 * keep the store's mapped pages out of RSS */
 	void (*trim)(void *ctx);
+	/* optional: what the last failed call was doing and why, in the
+	 * backend's words ("mdb_put into mg_key: MDB_MAP_FULL: ..."); "" or
+	 * NULL when it has nothing to add to the error code. Borrowed. */
+	const char *(*why)(void *ctx);
 };
+
+/* The backend's account of the last failure, else mc_strerror(rc). */
+const char *mg_kv_why(const struct mg_kv *kv, int rc);
+/* mc_writer_errmsg(w) when it says something, else mc_strerror(rc). */
+const char *mg_writer_why(const struct mc_writer *w, int rc);
 
 #define MG_TRIM_EVERY 32          /* records applied between trims */
 #define MG_TRIM_WALK 1024         /* pairs of a walk between trims */
@@ -122,7 +132,7 @@ int mg_shared_id(const struct mg_mem *a, const struct mg_mem *b);
  * "In lần 2" = 2); 0 when none is recognised. */
 int mg_edition_number(const char *s);
 /* Pages from an extent ("215 tr. ; 21 cm", "xii, 340 p."): the largest
- * number followed by a page word; 0 when none. */
+ * number followed by a page word; 0 when none, -ENOMEM when out of memory. */
 int mg_extent_pages(const char *s);
 /* Bounded edit distance of a[0..al) and b[0..bl); returns max+1 when above max. */
 int mg_edit_distance(const char *a, size_t al, const char *b, size_t bl, int max);
@@ -152,8 +162,6 @@ int mg_put_u(struct mc_buf *b, uint64_t v);
 int mg_put_s(struct mc_buf *b, const char *s);
 uint64_t mg_get_u(struct mg_rd *r);
 const char *mg_get_s(struct mg_rd *r, struct mc_arena *a);
-void mg_u64be(uint64_t v, unsigned char out[8]);
-uint64_t mg_be64(const void *p);
 
 /* ---- match keys in memory (keyidx.c), for large runs ---- */
 struct mg_kidx;
@@ -194,6 +202,27 @@ struct mg_merger {
 	uint64_t pref_uid;       /* a rebuild: the union id the record being placed had ... */
 	uint64_t pref_uid2;      /* ... and the one it started */
 };
+
+/* ---- the merger's write generation (kv-store.c) ----
+ * mg_state "gen" (u64be; absent = 0) is bumped by every batch that writes
+ * union data (merge batches, rebuild steps, the key write-back, overrides,
+ * and `check --repair` when it rewrites mg_ data), before it commits. A run
+ * that keeps state across batches (a bulk run's keys in memory) remembers
+ * the value its last batch left: another value at the start of its next
+ * batch means another writer came in between.
+ * To use a store-wide counter instead (mc_writer_generation), change these
+ * two; note that one would also move with every import batch. */
+/* The generation as batch w sees it. 0 or a store error. */
+int mg_gen_get(struct mc_writer *w, uint64_t *ret);
+/* Bump it in batch w; *ret (may be NULL) gets the new value. 0 or error. */
+int mg_gen_bump(struct mc_writer *w, uint64_t *ret);
+
+/* mg_store_merge with batches of `batch` feed entries (0: 10,000),
+ * calling between(ctx, s) after each committed batch of the run, no batch
+ * open (tests: another writer comes in between). */
+int mg_store_merge_batched(struct mc_store *s, unsigned flags, int64_t now, size_t batch,
+			   void (*between)(void *ctx, struct mc_store *s), void *ctx,
+			   struct mg_stats *st, struct mc_error *err);
 
 /* Read epoch and rebuild mark from mg_state (after the kv changed). */
 int mg_merger_load_state(struct mg_merger *m);

@@ -9,17 +9,9 @@
 
 int mg_put_u(struct mc_buf *b, uint64_t v)
 {
-	unsigned char t[10];
-	size_t n = 0;
+	unsigned char t[MC_VARINT_MAX];
 
-	do {
-		t[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			t[n] |= 0x80;
-		n++;
-	} while (v);
-	return mc_buf_add(b, t, n);
+	return mc_buf_add(b, t, mc_varint_put(t, v));
 }
 
 int mg_put_s(struct mc_buf *b, const char *s)
@@ -37,18 +29,10 @@ int mg_put_s(struct mc_buf *b, const char *s)
 uint64_t mg_get_u(struct mg_rd *r)
 {
 	uint64_t v = 0;
-	int shift = 0;
 
-	while (r->p < r->end && shift < 64) {
-		unsigned c = *r->p++;
-
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80))
-			return v;
-		shift += 7;
-	}
-	r->bad = 1;
-	return 0;
+	if (mc_varint_get(&r->p, r->end, &v))
+		r->bad = 1;
+	return v;
 }
 
 const char *mg_get_s(struct mg_rd *r, struct mc_arena *a)
@@ -68,37 +52,6 @@ const char *mg_get_s(struct mg_rd *r, struct mc_arena *a)
 		r->bad = 2;
 	r->p += l;
 	return s;
-}
-
-void mg_u64be(uint64_t v, unsigned char out[8])
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		out[i] = v & 0xff;
-		v >>= 8;
-	}
-}
-
-uint64_t mg_be64(const void *p)
-{
-	const unsigned char *c = p;
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | c[i];
-	return v;
-}
-
-static uint64_t zz(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzz(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 static int put_list(struct mc_buf *b, const char *const *v, size_t n)
@@ -172,7 +125,7 @@ int mg_mem_pack(const struct mg_mem *m, struct mc_buf *out)
 	rc = rc ? rc : put_list(out, m->links, m->nlinks);
 	rc = rc ? rc : put_list(out, m->keys, m->nkeys);
 	/* content ends here; then the datestamp and the union id */
-	rc = rc ? rc : mg_put_u(out, zz(m->datestamp));
+	rc = rc ? rc : mg_put_u(out, mc_zigzag(m->datestamp));
 	rc = rc ? rc : mg_put_u(out, m->uid);
 	rc = rc ? rc : mg_put_u(out, m->epoch);
 	rc = rc ? rc : mg_put_u(out, m->origin);
@@ -230,7 +183,7 @@ int mg_mem_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_mem *
 	m->subjects = get_list(&r, a, &m->nsubjects);
 	m->links = get_list(&r, a, &m->nlinks);
 	m->keys = get_list(&r, a, &m->nkeys);
-	m->datestamp = unzz(mg_get_u(&r));
+	m->datestamp = mc_unzigzag(mg_get_u(&r));
 	m->uid = mg_get_u(&r);
 	if (ver >= 2) {
 		m->epoch = mg_get_u(&r);
@@ -251,8 +204,8 @@ int mg_union_pack(const struct mg_union *u, struct mc_buf *out)
 	rc = mc_buf_addc(out, MG_UNION_VERSION);
 	rc = rc ? rc : mg_put_u(out, (uint64_t)u->status);
 	rc = rc ? rc : mg_put_u(out, u->survivor);
-	rc = rc ? rc : mg_put_u(out, zz(u->created));
-	rc = rc ? rc : mg_put_u(out, zz(u->datestamp));
+	rc = rc ? rc : mg_put_u(out, mc_zigzag(u->created));
+	rc = rc ? rc : mg_put_u(out, mc_zigzag(u->datestamp));
 	rc = rc ? rc : put_list(out, u->members, u->nmembers);
 	rc = rc ? rc : mg_put_u(out, u->epoch);
 	return rc;
@@ -271,8 +224,8 @@ int mg_union_unpack(const void *p, size_t len, struct mc_arena *a, struct mg_uni
 	ver = *r.p++;
 	u->status = (int)mg_get_u(&r);
 	u->survivor = mg_get_u(&r);
-	u->created = unzz(mg_get_u(&r));
-	u->datestamp = unzz(mg_get_u(&r));
+	u->created = mc_unzigzag(mg_get_u(&r));
+	u->datestamp = mc_unzigzag(mg_get_u(&r));
 	u->members = get_list(&r, a, &u->nmembers);
 	u->cap = u->nmembers;
 	if (ver >= 2)

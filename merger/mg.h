@@ -30,6 +30,8 @@ struct mg_stats {
 	uint64_t candidates_read; /* candidate summaries read and verified */
 	uint64_t keys_in_memory;  /* a bulk run: match keys it kept in memory ... */
 	uint64_t keys_bytes;      /* ... and the bytes they took */
+	uint64_t foreign_writes;  /* a bulk run: times it found union data written by another
+				   * writer between its batches (keys then reloaded from mg_member) */
 };
 
 /* A merger on an in-memory table (tests, benchmarks). Caller frees with
@@ -71,7 +73,12 @@ int mg_rebuild_finish(struct mg_merger *m);
  * committing union data, union feed and cursor together. A run with a large
  * backlog (at least 10,000 entries and 1/16 of the members) keeps the match
  * keys in memory and writes mg_key back in key order at the end
- * (MG_MERGE_BULK / MG_MERGE_NO_BULK force either way; same result). flags:
+ * (MG_MERGE_BULK / MG_MERGE_NO_BULK force either way; same result).
+ * Union data has one writer at a time: callers hold the merge lock
+ * (mc-lock.h, MC_LOCK_MERGE; schemas/concurrency.md). A bulk run that
+ * finds union data written by another writer between two of its batches
+ * anyway (the merger's write generation in mg_state moved) reloads its
+ * keys from mg_member and goes on (st->foreign_writes). flags:
  * MG_MERGE_REBUILD clears everything first and applies every stored record.
  * now: datestamp for union changes (0: time()). st (may be NULL) gets the
  * totals. 0 or error. */
@@ -124,12 +131,53 @@ enum mg_override_kind { MG_NEVER = 1, MG_JOIN = 2, MG_SPLIT = 3 };
  * 0, MC_E_USAGE. */
 int mg_override_set(struct mg_merger *m, int kind, const char *ref1, const char *ref2);
 /* Store an override and re-cluster on the store (one batch). A union id
- * given to MG_SPLIT splits every member of it. 0 or error. */
+ * given to MG_SPLIT splits every member of it. Callers hold the merge lock
+ * as for mg_store_merge. 0 or error. */
 int mg_store_override(struct mc_store *s, int kind, const char *id1, const char *id2,
 		      int64_t now, struct mc_error *err);
 
 /* Explain union id (or member ref): its members, their keys and, pair by
  * pair, the rule decisions, as text appended to out. 0, MC_E_NOTFOUND. */
 int mg_explain(struct mg_merger *m, const char *id, struct mc_buf *out);
+
+/* ---- integrity check (`mucluc check`; check.c, schemas/check.md) ---- */
+
+/* Records not merged yet (feed entries after the merger's cursor) that the
+ * check keeps in memory (about 100 bytes each); past it, records and members
+ * are not compared (reported as a note). */
+#define MG_CHECK_PENDING_MAX 1000000u
+
+/* What mg_check saw, for mg_check_repair. */
+struct mg_check_res {
+	uint64_t unions, live, tombstones, members, keys, keys_expected, feed, pending;
+	uint64_t max_union;      /* largest union id */
+	uint64_t feed_last;      /* last union feed sequence */
+	uint64_t epoch;
+	int rebuilding, keys_stale;
+	int keys_bad;            /* mg_key lacks or has entries the members' keys do not give */
+	int union_seq_bad;       /* counter mg_union behind the largest id */
+	int feed_seq_bad;        /* counter mg_feed behind the union feed */
+};
+
+/* Check the merger's data on snapshot r (after mc_store_check, whose sres
+ * it uses): union records (live ones list existing members that name them,
+ * tombstones list none and their survivor chain ends at a live or dissolved
+ * union), member summaries (their union lists them; their record exists, is
+ * present and gives the same summary), mg_key both ways against the members'
+ * match keys, every present record merged, the union feed (sequences 1, 2,
+ * ..., existing unions) and the counters mg_union / mg_feed. Records with
+ * feed entries after the merger's cursor are not compared (not merged yet).
+ * Each problem goes to c; res (zeroed first) gets the figures. Bounded
+ * memory but for the set of records not merged yet. 0, or an error reading
+ * the store (err filled in). */
+int mg_check(struct mc_reader *r, const struct mc_store_check_res *sres, struct mc_check *c,
+	     struct mg_check_res *res, struct mc_error *err);
+/* In batch w, rebuild what mg_check found wrong and can be derived: mg_key
+ * from the member summaries (missing entries added, stray ones removed; not
+ * while a rebuild runs or the keys are marked stale) and counters behind
+ * the ids in use raised. Each change goes to c as MC_CHECK_REPAIRED. 0 or
+ * error (the caller aborts w). */
+int mg_check_repair(struct mc_writer *w, const struct mg_check_res *res, struct mc_check *c,
+		    struct mc_error *err);
 
 #endif

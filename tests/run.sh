@@ -91,7 +91,10 @@ done
 
 if [ "$quick" -eq 0 ]; then
 	echo "=== unit tests under AddressSanitizer + UBSan"
-	if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then
+	# a build-asan from before the torture option: switch it on
+	[ -f build-asan/build.ninja ] && [ ! -d build-asan/tests/torture ] &&
+		meson setup --reconfigure build-asan -Dtorture=true >/dev/null
+	if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Dtorture=true; then
 		for t in build-asan/tests/unit/test-*; do
 			[ -x "$t" ] && [ -f "$t" ] || continue
 			pushd tests/unit >/dev/null
@@ -112,6 +115,9 @@ if [ "$quick" -eq 0 ]; then
 				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 				run_tap "asan/$(basename "$t")" bash "$t"
 		done
+		# allocation torture (tests/torture/run.sh --all for every N)
+		MUCLUC="$src/build-test/cli/mucluc" MUCLUC_TORTURE="$src/build-asan/tests/torture/mucluc-torture" \
+			SRCDIR="$src" run_tap "torture" bash tests/torture/run.sh
 	else
 		failed=$((failed + 1))
 		failures+=("asan build")

@@ -33,6 +33,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "ingest.h"
+#include "mc-hash.h"
 #include "mc-limits.h"
 #include "mc-output.h"
 #include "mc-store.h"
@@ -311,14 +312,12 @@ static void fuzz_parse(const uint8_t *data, size_t size, enum mc_input in)
 	const struct mc_oai_info *oai;
 	uint64_t n = 0;
 	size_t pos = 0;
-	unsigned h = 2166136261u;
+	unsigned h;
 	int rc = 0;
 
 	if (mc_parser_new(&o, fuzz_cb, &n, &p) != 0)
 		return;
-	for (pos = 0; pos < size && pos < 64; pos++)
-		h = (h ^ data[pos]) * 16777619u;
-	pos = 0;
+	h = mc_hash32(data, size < 64 ? size : 64);
 	while (pos < size && rc == 0) {
 		size_t k = 1 + (h % 4096);
 

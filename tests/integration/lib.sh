@@ -39,3 +39,33 @@ mk_config() {
 	echo "$dir/mucluc.ini"
 }
 shared_or_skip() { [ -d "$SHARED/data" ]; }
+
+# mc_check_store CONFIG|DATA_DIR [what]: `mucluc check` on a store the test
+# leaves, as one test case: ok when it exits 0 (consistent); its problem lines
+# are shown otherwise. A data directory gets a minimal configuration of its own.
+mc_check_store() {
+	local arg=$1 what=${2:-$1} cfg out rc
+	if [ -d "$arg" ]; then
+		cfg=$T/.check.$RANDOM.ini
+		printf '[catalogue]\nname = check\ndata_dir = %s\nrepository_identifier = check.invalid\nadmin_email = admin@example.org\n' \
+			"$arg" >"$cfg"
+	else
+		cfg=$arg
+	fi
+	out=$("$MUCLUC" -c "$cfg" check 2>&1); rc=$?
+	if [ "$rc" -eq 0 ]; then
+		ok "mucluc check: ${what#"$T"/} is consistent"
+	else
+		fail "mucluc check: ${what#"$T"/} is consistent (exit $rc)"
+		printf '%s\n' "$out" | head -20 | sed 's/^/#   /'
+	fi
+}
+# mc_check_stores: mc_check_store on every store left under $T (call before
+# done_testing).
+mc_check_stores() {
+	local s d
+	while IFS= read -r s; do
+		d=$(dirname "$(dirname "$s")")
+		mc_check_store "$d"
+	done < <(find "$T" -path '*/store/data.mdb' 2>/dev/null | sort)
+}

@@ -123,4 +123,5 @@ still_there "XML bomb"
 M stats --json >"$T/stats.json"
 check "stats: the good records of every file are present" grep -qF '"present": 13' "$T/stats.json"
 
+mc_check_stores
 done_testing

@@ -151,4 +151,5 @@ M import --source loc "$T/missing.xml" >"$T/out" 2>"$T/err"; rc=$?
 check_eq "a file that cannot be read exits 1" 1 "$rc"
 check "... and is named" grep -q "missing.xml" "$T/err"
 
+mc_check_stores
 done_testing

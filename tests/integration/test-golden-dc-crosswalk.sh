@@ -175,4 +175,5 @@ for f in $FILES; do
 		head -30 "$T/cmp"
 	fi
 done
+mc_check_stores
 done_testing

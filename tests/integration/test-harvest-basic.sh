@@ -3,7 +3,7 @@
 # harvest (MARCXML and oai_dc, pages, gzip, User-Agent), the summary line,
 # incremental runs sending `from=` (seconds and day granularity), deletions
 # (status="deleted"; --full on a deletedRecord=no provider, and not after a
-# failed run), sets, --from/--until, the lock, `mucluc sources`.
+# failed run), sets, --from/--until, the lock (a second run waits), `mucluc sources`.
 . "$(dirname "$0")/lib.sh"
 . "$SRCDIR/tests/oai-provider/harvest-lib.sh"
 hv_require
@@ -136,8 +136,10 @@ sed -i "s|^url = .*|url = $PV_URL/slow=1500/oai|" "$cfg2"
 hp=$!
 for i in $(seq 50); do [ "$(plog "$T/q.log" '"slow" in e["path"]')" -ge 1 ] && break; sleep 0.1; done
 "$MUCLUC" -c "$cfg2" harvest --source nd >"$T/out" 2>"$T/err"; rc=$?
-check_eq "a second concurrent run exits 2" 2 "$rc"
-check "... saying another harvest is running" grep -q "another harvest is running" "$T/err"
+check_eq "a second concurrent run waits for the first, then harvests (exit 0)" 0 "$rc"
+check "... saying it waits for the harvest held by the first's pid" grep -q "waiting for the harvest held by pid $hp" "$T/err"
+check "... and harvests after it" grep -qE "^nd: ok: " "$T/out"
 wait "$hp"; rc=$?
 check_eq "... while the first completes (exit 0)" 0 "$rc"
+mc_check_stores
 done_testing

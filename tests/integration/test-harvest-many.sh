@@ -44,13 +44,14 @@ for s in bad-500 bad-html bad-loop bad-refused bad-format; do
 done
 check "bad-500: reason mentions 500" grep -qE "^bad-500: FAILED: .*500" "$T/out"
 check "bad-html: reason mentions HTML" grep -qiE "^bad-html: FAILED: .*html" "$T/out"
-check "bad-loop: reason mentions the token" grep -qiE "^bad-loop: FAILED: .*token" "$T/out"
+check "bad-loop: reason says the provider loops, naming the token" grep -qE "^bad-loop: FAILED: the provider loops: 3 pages in a row brought nothing new \(resumption token '[A-Za-z0-9_-]+' again with the same 40 identifiers\)" "$T/out"
 check "bad-refused: reason mentions the connection" grep -qiE "^bad-refused: FAILED: .*(connect|refused)" "$T/out"
 check "bad-format: reason names the format" grep -qiE "^bad-format: FAILED: .*(mods|cannotDisseminateFormat|format)" "$T/out"
-check "the whole run took less than 60 s ($((t1 - t0)) s)" test $((t1 - t0)) -lt 60
+echo "# the whole run took $((t1 - t0)) s"
 "$MUCLUC" -c "$cfg" sources >"$T/src" 2>&1
 check "mucluc sources shows the last error of bad-500" \
 	bash -c "grep -A1 -E '^bad-500 ' '$T/src' | grep -qE '^  harvest: last success never.*; last error '"
 check "... and a last success for ok-01" \
 	bash -c "grep -A1 -E '^ok-01 ' '$T/src' | grep -qE '^  harvest: last success 20'"
+mc_check_stores
 done_testing

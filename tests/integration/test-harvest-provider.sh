@@ -132,6 +132,18 @@ check_eq "expired: badResumptionToken on the 3rd page the first time only" "badR
 get "/sametoken/oai?$q" "$T/s1.xml" >/dev/null
 get "/sametoken/oai?verb=ListRecords&resumptionToken=$(token "$T/s1.xml")" "$T/s2.xml" >/dev/null
 check_eq "sametoken: the 2nd page returns the token it was asked with" "$(token "$T/s1.xml")" "$(token "$T/s2.xml")"
+get "/sametoken/oai?verb=ListRecords&resumptionToken=$(token "$T/s1.xml")" "$T/s3.xml" >/dev/null
+check "sametoken: ... and again, with the same records (a loop)" cmp -s \
+	<(grep -o '<identifier>[^<]*' "$T/s2.xml") <(grep -o '<identifier>[^<]*' "$T/s3.xml")
+get "/repeattoken/oai?$q" "$T/r1.xml" >/dev/null
+get "/repeattoken/oai?verb=ListRecords&resumptionToken=$(token "$T/r1.xml")" "$T/r2.xml" >/dev/null
+get "/repeattoken/oai?verb=ListRecords&resumptionToken=$(token "$T/r1.xml")" "$T/r3.xml" >/dev/null
+check_eq "repeattoken: the 2nd page returns the token it was asked with" "$(token "$T/r1.xml")" "$(token "$T/r2.xml")"
+check "repeattoken: asked again, the next records and a new token" test \
+	"$(grep -o '<identifier>[^<]*' "$T/r2.xml" | tail -1)" != "$(grep -o '<identifier>[^<]*' "$T/r3.xml" | tail -1)" \
+	-a "$(records "$T/r3.xml")" -gt 0 -a "$(token "$T/r3.xml")" != "$(token "$T/r2.xml")"
+check "repeattoken: no identifier twice across the three pages" test -z \
+	"$(cat "$T/r1.xml" "$T/r2.xml" "$T/r3.xml" | grep -o '<identifier>[^<]*' | sort | uniq -d)"
 get "/emptypages/oai?$q" "$T/m1.xml" >/dev/null
 get "/emptypages/oai?verb=ListRecords&resumptionToken=$(token "$T/m1.xml")" "$T/m2.xml" >/dev/null
 check_eq "emptypages: a page without records but with a new token" "0 yes" \
@@ -144,9 +156,10 @@ get "/huge=3/oai?$q" "$T/f.xml" >/dev/null
 check "huge=3: a streamed page of about 3 MB, well-formed" xmllint --noout "$T/f.xml"
 sz=$(stat -c %s "$T/f.xml"); check_eq "... of 3 MB or a little more" 1 "$([ "$sz" -ge 3145728 ] && [ "$sz" -lt 5000000 ] && echo 1)"
 t0=$(date +%s.%N); get "/slow=1000/oai?$q" "$T/f.xml" >/dev/null; t1=$(date +%s.%N)
-check_eq "slow=1000: a page takes about a second" 1 "$("$PYTHON" -c "print(int(0.8 < $t1 - $t0 < 5))")"
+# lower bounds only: the provider sleeps that long; a loaded machine only adds
+check_eq "slow=1000: a page takes a second or more" 1 "$("$PYTHON" -c "print(int($t1 - $t0 >= 0.9))")"
 t0=$(date +%s.%N); get "/stall=2/oai?$q" "$T/f.xml" >/dev/null; t1=$(date +%s.%N)
-check_eq "stall=2: the page stops half way for 2 s" 1 "$("$PYTHON" -c "print(int(1.8 < $t1 - $t0 < 6))")"
+check_eq "stall=2: the page stops half way for 2 s or more" 1 "$("$PYTHON" -c "print(int($t1 - $t0 >= 1.9))")"
 
 # -- replay of the DSpace captures ------------------------------------------
 if [ -d "$SHARED/data/oai-captures/dspace-erasmus" ]; then
@@ -160,4 +173,5 @@ if [ -d "$SHARED/data/oai-captures/dspace-erasmus" ]; then
 else
 	skip "replay of the DSpace captures" "$SHARED/data/oai-captures is absent"
 fi
+mc_check_stores
 done_testing

@@ -46,4 +46,5 @@ check_eq "a second run exits 0" 0 "$rc"
 check_eq "... and sends from = the Identify responseDate of the capture" 1 \
 	"$(plog "$PV_LOG" 'a.get("verb") == "ListRecords" and a.get("from") == "2003-04-30T16:08:01Z"')"
 check "... storing nothing new" grep -qE "^eur1: ok: 0 new, 0 changed, 0 deleted" "$T/out"
+mc_check_stores
 done_testing

@@ -126,4 +126,5 @@ else
 	fail "declared encodings give the same records as detection"
 fi
 
+mc_check_stores
 done_testing

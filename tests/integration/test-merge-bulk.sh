@@ -57,4 +57,5 @@ check_eq "same mg_key after the changes" "$(dump "$T/b" mg_key | md5sum)" "$(dum
 check "rebuild both" bash -c "'$MUCLUC' -c '$T/a.ini' merge --rebuild >/dev/null && '$MUCLUC' -c '$T/b.ini' merge --rebuild --no-bulk >/dev/null"
 check_eq "same union records after rebuilds" "$(unions "$T/b" | md5sum)" "$(unions "$T/a" | md5sum)"
 check_eq "same mg_key after rebuilds" "$(dump "$T/b" mg_key | md5sum)" "$(dump "$T/a" mg_key | md5sum)"
+mc_check_stores
 done_testing

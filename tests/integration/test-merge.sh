@@ -116,4 +116,5 @@ oai "$T/l1dup.xml" a9 "Dế mèn phiêu lưu ký" 2010 9786042000000 "Tô Hoài"
 check "import a second copy of a1 in l1" m import --source l1 --format oai_dc "$T/l1dup.xml"
 check "dedup --source-dups names the library's own duplicates" bash -c \
 	"'$MUCLUC' -c '$cfg' dedup --source-dups | grep -q '^[0-9]* l1: l1:a1 l1:a9\$'"
+mc_check_stores
 done_testing

@@ -27,4 +27,5 @@ done <"$SRCDIR/tests/data/sample/manifest.tsv"
 check "no record was reported bad" bash -c "! grep -E ' [1-9][0-9]* bad' '$out'"
 check "a second run imports nothing new (unchanged records are not rewritten)" \
 	bash -c "bash '$SRCDIR/deploy/quickstart.sh' '$T/qs' | grep -E 'read, 0 new, 0 changed' | wc -l | grep -qx 5"
+mc_check_stores
 done_testing

@@ -256,7 +256,8 @@ def render_dc(n, ts, version, bodies=None, title_suffix=""):
 
 # ---------------------------------------------------------------- options
 
-FAULTS = {"503", "429", "500", "reset", "stall", "sametoken", "emptypages", "nrmtoken",
+FAULTS = {"503", "429", "500", "reset", "stall", "sametoken", "repeattoken", "emptypages",
+          "nrmtoken",
           "badutf8", "ctrl", "entity", "truncate", "html", "expired", "liesize", "huge",
           "slow", "gzip", "deflate"}
 COUNTED = {"503": 1, "429": 1, "500": 1, "reset": 1, "stall": 1, "truncate": 1, "html": INF,
@@ -723,6 +724,15 @@ class Handler(BaseHTTPRequestHandler):
                 raise OAIError("badResumptionToken", "unknown or expired resumption token")
             prefix, frm_s, until_s, setspec, offset = d["p"], d["f"], d["u"], d["s"], d["o"]
             page_index = offset // o.ps
+            repeat_first = False
+            if "repeattoken" in o.faults and page_index >= o.at + 1 and \
+                    (o.faults["repeattoken"] == INF or page_index == o.at + 1):
+                # a cursor behind the token: the first answer repeats the token,
+                # the next request with it gets the page after
+                if st.hit(o.key, "repeattoken:" + args["resumptionToken"], 1):
+                    repeat_first = True
+                else:
+                    offset += o.ps
             if "expired" in o.faults and page_index == o.at and \
                     st.hit(o.key, "expired", o.faults["expired"]):
                 self.entry_fault = "expired"
@@ -731,6 +741,7 @@ class Handler(BaseHTTPRequestHandler):
             prefix = args["metadataPrefix"]
             frm_s, until_s, setspec, offset = args.get("from"), args.get("until"), args.get("set"), 0
             page_index = 0
+            repeat_first = False
             for v in (frm_s, until_s):
                 if v is None:
                     continue
@@ -797,6 +808,9 @@ class Handler(BaseHTTPRequestHandler):
         if "sametoken" in o.faults and page_index == o.at + 1 and "resumptionToken" in args:
             tok = args["resumptionToken"]
             entry_fault = "sametoken"
+        if repeat_first:
+            tok = args["resumptionToken"]
+            entry_fault = "repeattoken"
         if tok or offset > 0:
             parts.append('<resumptionToken completeListSize="%d" cursor="%d">%s</resumptionToken>'
                          % (size, offset, tok))

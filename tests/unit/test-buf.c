@@ -117,6 +117,22 @@ static void error_messages_name_the_place(void **state)
 	assert_string_equal(mc_strerror(12345), "unknown error");
 }
 
+/* the reason is said once: not "merging x: Cannot allocate memory — Cannot
+ * allocate memory" (found by tests/torture) */
+static void error_reason_is_not_repeated(void **state)
+{
+	struct mc_error e;
+	char buf[1024];
+
+	mc_error_clear(&e);
+	mc_error_set(&e, -ENOMEM, "merging l1:a1: %s", mc_strerror(-ENOMEM));
+	mc_error_format(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "merging l1:a1: Cannot allocate memory");
+	mc_error_set(&e, -ENOMEM, "out of memory");
+	mc_error_format(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "out of memory — Cannot allocate memory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +141,7 @@ int main(void)
 		cmocka_unit_test(arena_allocates_aligned_and_caps),
 		cmocka_unit_test(record_builds_marc_and_dc),
 		cmocka_unit_test(error_messages_name_the_place),
+		cmocka_unit_test(error_reason_is_not_repeated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -473,10 +473,10 @@ static void import_stores_reports_and_quarantines(void **state)
 	/* stored: id trimmed, datestamp from 005, the later duplicate won */
 	assert_int_equal(mc_record_new(&rec), 0);
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "ld", "r1", rec, &e), 0);
+	assert_int_equal(mc_reader_get(rd, "ld", "r1", rec, &e), 0);
 	assert_int_equal(rec->datestamp, 1704164645);
 	assert_string_equal(rec->f.title, "Một");
-	assert_int_equal(mc_store_get(rd, "ld", "r2", rec, &e), 0);
+	assert_int_equal(mc_reader_get(rd, "ld", "r2", rec, &e), 0);
 	assert_string_equal(rec->f.title, "Hai (sửa)");
 	assert_int_equal(rec->datestamp, 1700000000);
 	mc_reader_end(rd);
@@ -535,8 +535,8 @@ static void import_keeps_good_records_before_a_fatal_error(void **state)
 	assert_int_equal(st.added, 1);
 	assert_int_equal(mc_record_new(&rec), 0);
 	assert_int_equal(mc_reader_begin(s, &rd), 0);
-	assert_int_equal(mc_store_get(rd, "ld", "r1", rec, &e), 0);
-	assert_int_equal(mc_store_get(rd, "ld", "r2", rec, &e), MC_E_NOTFOUND);
+	assert_int_equal(mc_reader_get(rd, "ld", "r1", rec, &e), 0);
+	assert_int_equal(mc_reader_get(rd, "ld", "r2", rec, &e), MC_E_NOTFOUND);
 	mc_reader_end(rd);
 	mc_record_free(rec);
 	mc_store_close(s);

@@ -62,8 +62,9 @@ static void next_from_follows_granularity(void **state)
 	assert_int_equal(hv_next_from("", "YYYY-MM-DD", buf, sizeof(buf)), MC_E_PARSE);
 	assert_int_equal(hv_next_from(NULL, "YYYY-MM-DD", buf, sizeof(buf)), MC_E_PARSE);
 	/* too small a buffer is an error, never a cut datestamp */
-	assert_int_equal(hv_datestamp_format(0, 1, buf, 10), MC_E_TOOBIG);
-	assert_int_equal(hv_datestamp_format(0, 0, buf, 11), 0);
+	assert_int_equal(hv_next_from("2026-01-02T03:04:05Z", "YYYY-MM-DDThh:mm:ssZ", buf, 20),
+			 MC_E_TOOBIG);
+	assert_int_equal(hv_next_from("1970-01-02", "YYYY-MM-DD", buf, 11), 0);
 	assert_string_equal(buf, "1970-01-01");
 }
 
@@ -137,55 +138,122 @@ static void retry_after_is_parsed(void **state)
 
 /* ---- loop guard ---- */
 
+/* the digest of a page holding records first..last ("oai:test:N") */
+static struct hv_page_ids page_ids(int first, int last)
+{
+	struct hv_page_ids p;
+	char id[32];
+	int i;
+
+	memset(&p, 0, sizeof(p));
+	for (i = first; i <= last; i++) {
+		snprintf(id, sizeof(id), "oai:test:%d", i);
+		hv_page_ids_add(&p, id, strlen(id));
+	}
+	return p;
+}
+
 static void guard_detects_loops(void **state)
 {
 	struct hv_guard g;
+	struct hv_page_ids p1 = page_ids(1, 100), p2 = page_ids(101, 200), p3 = page_ids(201, 300);
+	struct hv_page_ids q, none;
 	char why[256], tok[32];
 	int i;
 
+	memset(&none, 0, sizeof(none));
+	/* the digest does not depend on the order of the identifiers */
+	memset(&q, 0, sizeof(q));
+	for (i = 100; i >= 1; i--) {
+		snprintf(tok, sizeof(tok), "oai:test:%d", i);
+		hv_page_ids_add(&q, tok, strlen(tok));
+	}
+	assert_memory_equal(&q, &p1, sizeof(q));
+	q = page_ids(1, 99);
+	assert_memory_not_equal(&q, &p1, sizeof(q));
+
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(hv_guard_page(&g, "a", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "b", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "c", 100, NULL, why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "a", 100, "", why, sizeof(why)), MC_E_PARSE);
-	assert_non_null(strstr(why, "twice"));
-	assert_non_null(strstr(why, "'a'"));
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p2, "", why, sizeof(why)), 0);
+	/* a token sent again with new records is progress (the reported provider) */
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p3, NULL, why, sizeof(why)), 0);
+	assert_int_equal(g.stale_run, 0);
+	/* the same token with the same identifiers: nothing new, tolerated
+	 * MC_MAX_HARVEST_STALE_PAGES - 1 times in a row */
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++) {
+		assert_int_equal(hv_guard_page(&g, "b", 100, &p3, "", why, sizeof(why)), 0);
+		assert_int_equal(g.stale_run, i);
+	}
+	assert_int_equal(hv_guard_page(&g, "b", 100, &p3, "", why, sizeof(why)), MC_E_PARSE);
+	assert_non_null(strstr(why, "loops"));
+	assert_non_null(strstr(why, "'b'"));
+	assert_non_null(strstr(why, "same 100 identifiers"));
 	/* the end of the list is never a loop */
-	assert_int_equal(hv_guard_page(&g, "", 100, "", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, NULL, 0, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, NULL, 0, NULL, "", why, sizeof(why)), 0);
+	hv_guard_free(&g);
+
+	/* a page that brings something new resets the count */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "a", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "a", 100, &p2, "", why, sizeof(why)), 0);
+	assert_int_equal(g.stale_run, 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "a", 100, &p2, "", why, sizeof(why)), 0);
+	hv_guard_free(&g);
+
+	/* a cycle of tokens over the same pages is a loop too */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(hv_guard_page(&g, "x", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "y", 100, &p2, "", why, sizeof(why)), 0);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, i % 2 ? "x" : "y", 100, i % 2 ? &p1 : &p2, "",
+					       why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "q", 100, &p3, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "x", 100, &p1, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "y", 100, &p2, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "q", 100, &p3, "", why, sizeof(why)), MC_E_PARSE);
 	hv_guard_free(&g);
 
 	/* empty pages: HV_MAX_EMPTY_PAGES in a row are tolerated, one more is not */
 	memset(&g, 0, sizeof(g));
 	for (i = 0; i < HV_MAX_EMPTY_PAGES; i++) {
 		snprintf(tok, sizeof(tok), "e%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 0, "", why, sizeof(why)), 0);
+		assert_int_equal(hv_guard_page(&g, tok, 0, &none, "", why, sizeof(why)), 0);
 	}
 	/* a page with records resets the count */
-	assert_int_equal(hv_guard_page(&g, "full", 3, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "full", 3, &p1, "", why, sizeof(why)), 0);
 	for (i = 0; i < HV_MAX_EMPTY_PAGES; i++) {
 		snprintf(tok, sizeof(tok), "f%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 0, "", why, sizeof(why)), 0);
+		assert_int_equal(hv_guard_page(&g, tok, 0, &none, "", why, sizeof(why)), 0);
 	}
-	assert_int_equal(hv_guard_page(&g, "f-last", 0, "", why, sizeof(why)), MC_E_PARSE);
+	assert_int_equal(hv_guard_page(&g, "f-last", 0, &none, "", why, sizeof(why)), MC_E_PARSE);
 	assert_non_null(strstr(why, "empty pages"));
 	hv_guard_free(&g);
 	assert_null(g.seen);
 
 	/* noRecordsMatch ends a list, unless it comes with a token */
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(hv_guard_page(&g, "", 0, "noRecordsMatch", why, sizeof(why)), 0);
-	assert_int_equal(hv_guard_page(&g, "t1", 0, "noRecordsMatch", why, sizeof(why)), MC_E_PARSE);
+	assert_int_equal(hv_guard_page(&g, "", 0, &none, "noRecordsMatch", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "t1", 0, &none, "noRecordsMatch", why, sizeof(why)),
+			 MC_E_PARSE);
 	assert_non_null(strstr(why, "noRecordsMatch"));
 	hv_guard_free(&g);
 
-	/* many distinct tokens are fine (a 100,000-page harvest) */
+	/* many distinct pages are fine (a 100,000-page harvest); one met again
+	 * MC_MAX_HARVEST_STALE_PAGES times in a row is a loop */
 	memset(&g, 0, sizeof(g));
 	for (i = 0; i < 100000; i++) {
 		snprintf(tok, sizeof(tok), "page-%d", i);
-		assert_int_equal(hv_guard_page(&g, tok, 500, "", why, sizeof(why)), 0);
+		q = page_ids(i * 5, i * 5 + 4);
+		assert_int_equal(hv_guard_page(&g, tok, 5, &q, "", why, sizeof(why)), 0);
 	}
-	assert_int_equal(hv_guard_page(&g, "page-77777", 500, "", why, sizeof(why)), MC_E_PARSE);
+	q = page_ids(77777 * 5, 77777 * 5 + 4);
+	for (i = 1; i < MC_MAX_HARVEST_STALE_PAGES; i++)
+		assert_int_equal(hv_guard_page(&g, "page-77777", 5, &q, "", why, sizeof(why)), 0);
+	assert_int_equal(hv_guard_page(&g, "page-77777", 5, &q, "", why, sizeof(why)), MC_E_PARSE);
 	hv_guard_free(&g);
 }
 
@@ -264,6 +332,8 @@ static void harvest_config(void **state)
 	assert_string_equal(c->harvest.user_agent_contact, "a@b.vn");
 	assert_false(c->sources[0].metadata_prefix_given);
 	assert_string_equal(c->sources[0].metadata_prefix, "oai_dc");
+	assert_int_equal(c->harvest.full_delete_limit, 50);
+	assert_int_equal(c->sources[0].full_delete_limit, -1);   /* [harvest]'s */
 	mc_config_free(c);
 
 	assert_int_equal(mc_config_load(write_file("h2.ini",
@@ -271,8 +341,14 @@ static void harvest_config(void **state)
 						   "connect_timeout = 5\nlow_speed_time = 30\n"
 						   "retries = 2\nretry_wait = 0.25\nretry_max_wait = 0\n"
 						   "ca_file = ca.pem\nuser_agent_contact = https://x.vn/\n"
+						   "full_delete_limit = 0\n"
 						   "[source \"x\"]\nname = X\ntype = commune\n"
-						   "metadata_prefix = marc21\n"), &c, &e), 0);
+						   "metadata_prefix = marc21\nfull_delete_limit = 95%\n"
+						   "[source \"y\"]\nname = Y\ntype = commune\n"
+						   "full_delete_limit = 100\n"), &c, &e), 0);
+	assert_int_equal(c->harvest.full_delete_limit, 0);
+	assert_int_equal(c->sources[0].full_delete_limit, 95);
+	assert_int_equal(c->sources[1].full_delete_limit, 100);
 	assert_int_equal(c->harvest.jobs, 8);
 	assert_int_equal(c->harvest.timeout, 600);
 	assert_int_equal(c->harvest.connect_timeout, 5);
@@ -302,6 +378,17 @@ static void harvest_config(void **state)
 	assert_int_equal(mc_config_load(write_file("h7.ini", "[harvest]\n[harvest]\n"), &c, &e),
 			 MC_E_CONFIG);
 	assert_non_null(strstr(e.msg, "duplicate section [harvest]"));
+	assert_int_equal(mc_config_load(write_file("h8.ini", "[harvest]\nfull_delete_limit = 101%\n"),
+					&c, &e), MC_E_CONFIG);
+	assert_int_equal(e.line, 2);
+	assert_non_null(strstr(e.msg, "bad full_delete_limit '101%' in [harvest]: a percentage"));
+	assert_int_equal(mc_config_load(write_file("h9.ini",
+						   "[source \"z\"]\nname = Z\ntype = commune\n"
+						   "full_delete_limit = half\n"), &c, &e), MC_E_CONFIG);
+	assert_int_equal(e.line, 4);
+	assert_non_null(strstr(e.msg, "bad full_delete_limit 'half' in [source \"z\"]"));
+	assert_int_equal(mc_config_load(write_file("h10.ini", "[harvest]\nfull_delete_limit = %\n"),
+					&c, &e), MC_E_CONFIG);
 }
 
 /* ---- the record-by-record import ---- */
@@ -370,7 +457,7 @@ static int get_state(struct mc_store *s, const char *key, char *buf, size_t sz)
 	int rc;
 
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	rc = mc_store_state_get(r, "harvest:x", key, buf, sz);
+	rc = mc_reader_state_get(r, "harvest:x", key, buf, sz);
 	mc_reader_end(r);
 	return rc;
 }
@@ -384,7 +471,7 @@ static int get_status(struct mc_store *s, const char *id)
 
 	assert_int_equal(mc_record_new(&rec), 0);
 	assert_int_equal(mc_reader_begin(s, &r), 0);
-	rc = mc_store_get(r, "x", id, rec, &e);
+	rc = mc_reader_get(r, "x", id, rec, &e);
 	if (!rc)
 		rc = rec->status == MC_REC_DELETED ? 2 : 1;
 	else if (rc == MC_E_NOTFOUND)
@@ -452,6 +539,15 @@ static void import_checkpoints_and_deletes_unseen(void **state)
 	assert_int_equal(feed_page(im, page2, "http://x/oai?verb=ListRecords&resumptionToken=t", &info), 0);
 	assert_int_equal(info.has_token, 1);
 	assert_string_equal(info.token, "");
+	{
+		uint64_t unseen = 99, present = 99;
+
+		assert_int_equal(mc_import_unseen_count(im, &unseen, &present, &e), 0);
+		assert_int_equal(unseen, 1);
+		assert_int_equal(present, 2);
+		/* counting deletes nothing */
+		assert_int_equal(get_status(s, "oai:x:1"), 1);
+	}
 	assert_int_equal(mc_import_delete_unseen(im, &nd, &e), 0);
 	assert_int_equal(nd, 1);
 	assert_int_equal(mc_import_checkpoint(im, "harvest:x", "state", "done\n", &e), 0);
@@ -463,6 +559,12 @@ static void import_checkpoints_and_deletes_unseen(void **state)
 
 	/* an import that saw nothing refuses to delete anything */
 	assert_int_equal(mc_import_begin(s, src, "http://x/oai", &o, NULL, NULL, &im), 0);
+	{
+		uint64_t unseen = 99, present = 99;
+
+		assert_int_equal(mc_import_unseen_count(im, &unseen, &present, &e), MC_E_USAGE);
+		assert_int_equal(unseen, 99);
+	}
 	assert_int_equal(mc_import_delete_unseen(im, &nd, &e), MC_E_USAGE);
 	assert_int_equal(mc_import_end(im, &st, &e), 0);
 	assert_int_equal(get_status(s, "oai:x:2"), 1);

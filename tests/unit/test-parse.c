@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "mc-hash.h"
 #include "mc-limits.h"
 #include "ingest.h"
 
@@ -49,17 +50,6 @@ struct coll {
 	uint64_t digest;     /* FNV over every value seen, in order */
 };
 
-static void fnv(uint64_t *h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		*h ^= b[i];
-		*h *= 1099511628211ull;
-	}
-}
-
 static void cpy(char *dst, size_t sz, const char *s, size_t n)
 {
 	if (n >= sz)
@@ -87,10 +77,10 @@ static int collect(void *ctx, struct mc_record *rec, const struct mc_error *bad,
 	g->status = rec->status;
 	g->format = rec->format;
 	g->datestamp = rec->datestamp;
-	fnv(&c->digest, &g->status, sizeof(g->status));
+	c->digest = mc_hash64_add(c->digest, &g->status, sizeof(g->status));
 	if (rec->local_id) {
 		cpy(g->id, sizeof(g->id), rec->local_id, strlen(rec->local_id));
-		fnv(&c->digest, rec->local_id, strlen(rec->local_id));
+		c->digest = mc_hash64_add(c->digest, rec->local_id, strlen(rec->local_id));
 	}
 	if (bad) {
 		assert_int_not_equal(bad->code, 0);
@@ -99,37 +89,37 @@ static int collect(void *ctx, struct mc_record *rec, const struct mc_error *bad,
 		g->err_line = bad->line;
 		cpy(g->err_msg, sizeof(g->err_msg), bad->msg, strlen(bad->msg));
 		cpy(g->err_id, sizeof(g->err_id), bad->record_id, strlen(bad->record_id));
-		fnv(&c->digest, &bad->code, sizeof(bad->code));
-		fnv(&c->digest, &bad->offset, sizeof(bad->offset));
+		c->digest = mc_hash64_add(c->digest, &bad->code, sizeof(bad->code));
+		c->digest = mc_hash64_add(c->digest, &bad->offset, sizeof(bad->offset));
 	}
 	if (rec->marc) {
 		const struct mc_marc *m = rec->marc;
 
 		assert_int_equal(strlen(m->leader), 24);
-		fnv(&c->digest, m->leader, 24);
+		c->digest = mc_hash64_add(c->digest, m->leader, 24);
 		g->nfields = m->nfields;
 		for (i = 0; i < m->nfields; i++) {
 			const struct mc_field *f = &m->fields[i];
 
 			assert_int_equal(strlen(f->tag), 3);
-			fnv(&c->digest, f->tag, 3);
+			c->digest = mc_hash64_add(c->digest, f->tag, 3);
 			if (f->value) {
 				assert_int_equal(f->value[f->len], '\0');
-				fnv(&c->digest, f->value, f->len);
+				c->digest = mc_hash64_add(c->digest, f->value, f->len);
 				if (!g->id[0] && strcmp(f->tag, "001") == 0)
 					cpy(g->id, sizeof(g->id), f->value, f->len);
 				if (memmem(f->value, f->len, "\xEF\xBF\xBD", 3))
 					g->has_fffd = 1;
 				continue;
 			}
-			fnv(&c->digest, &f->ind1, 1);
-			fnv(&c->digest, &f->ind2, 1);
+			c->digest = mc_hash64_add(c->digest, &f->ind1, 1);
+			c->digest = mc_hash64_add(c->digest, &f->ind2, 1);
 			for (j = 0; j < f->nsub; j++) {
 				const struct mc_subfield *s = &f->sub[j];
 
 				assert_int_equal(s->value[s->len], '\0');
-				fnv(&c->digest, &s->code, 1);
-				fnv(&c->digest, s->value, s->len);
+				c->digest = mc_hash64_add(c->digest, &s->code, 1);
+				c->digest = mc_hash64_add(c->digest, s->value, s->len);
 				if (memmem(s->value, s->len, "\xEF\xBF\xBD", 3))
 					g->has_fffd = 1;
 				if (strcmp(f->tag, "245") == 0 && s->code == 'a' && !g->title[0])
@@ -145,8 +135,8 @@ static int collect(void *ctx, struct mc_record *rec, const struct mc_error *bad,
 			const struct mc_dc_elem *e = &rec->dc->elems[i];
 
 			assert_int_equal(e->value[e->len], '\0');
-			fnv(&c->digest, e->name, strlen(e->name));
-			fnv(&c->digest, e->value, e->len);
+			c->digest = mc_hash64_add(c->digest, e->name, strlen(e->name));
+			c->digest = mc_hash64_add(c->digest, e->value, e->len);
 			if (i == 0)
 				snprintf(g->first_dc, sizeof(g->first_dc), "%s=%s", e->name, e->value);
 			if (strcmp(e->name, "title") == 0 && !g->title[0])
