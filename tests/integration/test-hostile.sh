@@ -216,4 +216,7 @@ else
 	skip "export marcxml: valid against MARC21slim.xsd" "$SHARED is absent"
 fi
 
+# the imports above ran with --no-merge: merge, then the store must be consistent
+check "merge after the hostile imports" M merge
+mc_check_stores
 done_testing
