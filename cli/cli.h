@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "core.h"
+#include "ingest.h"
 
 /* Exit codes of every command. */
 enum {

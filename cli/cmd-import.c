@@ -57,6 +57,9 @@ static void print_summary(const char *file, const struct mc_import_stats *st, ui
 	if (st->duplicates)
 		printf("; %llu duplicate ids in input (the later record wins)",
 		       (unsigned long long)st->duplicates);
+	if (st->repaired)
+		printf("; %llu repaired (indicators or leader bytes MARC does not allow set to blank)",
+		       (unsigned long long)st->repaired);
 	fputc('\n', stdout);
 	if (st->bad > listed)
 		fprintf(stderr, "%s: %llu more bad records not listed one by one\n", file,

@@ -117,6 +117,7 @@ struct block {
 struct mc_arena {
 	struct block *head;   /* current block; the first block is last in the chain */
 	size_t max, total;
+	int over;             /* an allocation was refused for the cap since the last reset */
 };
 
 #define ARENA_BLOCK 8192u
@@ -175,6 +176,7 @@ void mc_arena_reset(struct mc_arena *a)
 	b->used = 0;
 	a->head = b;
 	a->total = 0;
+	a->over = 0;
 }
 
 void *mc_arena_alloc(struct mc_arena *a, size_t n)
@@ -185,8 +187,10 @@ void *mc_arena_alloc(struct mc_arena *a, size_t n)
 
 	if (an < n)
 		return NULL;
-	if (a->max && (an > a->max || a->total > a->max - an))
+	if (a->max && (an > a->max || a->total > a->max - an)) {
+		a->over = 1;
 		return NULL;
+	}
 	if (b->size - b->used < an) {
 		/* Big allocations get a block of their own behind the current one
 		 * so the current block's free tail stays usable. */
@@ -264,6 +268,11 @@ size_t mc_arena_used(const struct mc_arena *a)
 	return a->total;
 }
 
+int mc_arena_over_cap(const struct mc_arena *a)
+{
+	return a->over;
+}
+
 int mc_arena_grow(struct mc_arena *a, void **arr, size_t *n, size_t *cap, size_t elsz)
 {
 	size_t ncap;
@@ -276,7 +285,7 @@ int mc_arena_grow(struct mc_arena *a, void **arr, size_t *n, size_t *cap, size_t
 		return -ENOMEM;
 	p = mc_arena_alloc(a, ncap * elsz);
 	if (!p)
-		return -ENOMEM;
+		return a->over ? MC_E_TOOBIG : -ENOMEM;
 	if (*n)
 		memcpy(p, *arr, *n * elsz);
 	*arr = p;

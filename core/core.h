@@ -10,11 +10,9 @@
 #include "mc-varint.h"
 #include "mc-record.h"
 #include "mc-text.h"
-#include "mc-parse.h"
 #include "mc-extract.h"
 #include "mc-store.h"
 #include "mc-config.h"
-#include "mc-import.h"
 #include "mc-output.h"
 #include "mc-lock.h"
 

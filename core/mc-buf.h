@@ -53,9 +53,14 @@ char *mc_arena_strdup(struct mc_arena *a, const char *s);
 char *mc_arena_printf(struct mc_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Bytes handed out so far (for limits and statistics). */
 size_t mc_arena_used(const struct mc_arena *a);
+/* 1 when an allocation was refused since the last reset because it would
+ * have passed the arena's cap (the input is too big, not the machine out of
+ * memory), else 0. */
+int mc_arena_over_cap(const struct mc_arena *a);
 
 /* Growable array of pointers or structs in an arena: *arr has *n elements and
- * room for *cap; grow to hold one more of size elsz. 0 or -ENOMEM. */
+ * room for *cap; grow to hold one more of size elsz. 0, MC_E_TOOBIG (the
+ * arena's cap) or -ENOMEM. */
 int mc_arena_grow(struct mc_arena *a, void **arr, size_t *n, size_t *cap, size_t elsz);
 
 #endif

@@ -1,7 +1,11 @@
 /* mc-limits.h — every size that input controls, in one place.
  *
  * A value past one of these is an error naming the record (MC_E_TOOBIG),
- * never a crash or an unbounded allocation. */
+ * never a crash or an unbounded allocation. The per-record caps
+ * (MC_MAX_RECORD_BYTES, MC_MAX_FIELDS, MC_MAX_RECORD_SUBFIELDS,
+ * MC_MAX_DC_ELEMENTS, MC_MAX_ARENA_BYTES) and the per-field caps
+ * (MC_MAX_FIELD_BYTES, MC_MAX_SUBFIELDS) make that one record bad: it is
+ * reported, quarantined and counted, and the records after it are read. */
 #ifndef MC_LIMITS_H
 #define MC_LIMITS_H
 
@@ -9,6 +13,7 @@
 #define MC_MAX_FIELD_BYTES     (256u << 10) /* one MARC field / subfield / DC element value */
 #define MC_MAX_FIELDS          10000        /* fields in one MARC record */
 #define MC_MAX_SUBFIELDS       2000         /* subfields in one field */
+#define MC_MAX_RECORD_SUBFIELDS 100000      /* subfields in one MARC record, all fields together */
 #define MC_MAX_DC_ELEMENTS     10000        /* elements in one oai_dc record */
 #define MC_MAX_ID_BYTES        512          /* local identifier, OAI identifier */
 #define MC_MAX_SOURCE_ID       63           /* source id: [A-Za-z0-9._-]{1,63} */

@@ -34,6 +34,7 @@ struct mc_marc {
 	char leader[25];      /* 24 chars + NUL; positions as in MARC 21 */
 	struct mc_field *fields;
 	size_t nfields, cap;
+	size_t nsub;          /* subfields of all fields (MC_MAX_RECORD_SUBFIELDS) */
 };
 
 /* ---- Dublin Core (oai_dc) ---- */
@@ -141,6 +142,10 @@ struct mc_record {
 	/* input position, for error reports (not stored) */
 	int64_t in_offset;
 	int64_t in_line;
+	/* when a building helper returned MC_E_TOOBIG: which cap, as a phrase
+	 * for messages ("more than 2000 subfields in one field"); static, NULL
+	 * otherwise. Cleared by mc_record_reset. */
+	const char *limit;
 };
 
 /* New empty record with its own arena (capped at MC_MAX_ARENA_BYTES).
@@ -154,12 +159,33 @@ void mc_record_reset(struct mc_record *r);
 /* The record's MARC part, created empty (blank leader, format MC_FMT_MARC21)
  * on first use. Borrowed (lives in r->arena); NULL when out of memory. */
 struct mc_marc *mc_record_marc(struct mc_record *r);
-/* Building helpers (copy into the arena). 0 or -ENOMEM / MC_E_TOOBIG. */
+/* Building helpers (copy into the arena). 0, MC_E_TOOBIG (a cap of
+ * mc-limits.h or the arena's cap: a fault of this record, r->limit says
+ * which) or -ENOMEM (malloc failed). */
 int mc_marc_add_control(struct mc_record *r, const char *tag, const char *v, size_t len);
 int mc_marc_add_data(struct mc_record *r, const char *tag, char ind1, char ind2,
 		     struct mc_field **ret);
 int mc_marc_add_sub(struct mc_record *r, struct mc_field *f, char code, const char *v, size_t len);
 int mc_dc_add(struct mc_record *r, const char *name, const char *v, size_t len, const char *lang);
+
+/* Check the bytes of r's MARC part that no character conversion looks at,
+ * against what MARC21slim.xsd allows (schemas/record.md, "Indicators,
+ * subfield codes and the leader"):
+ *  - repaired: a leader byte outside printable ASCII becomes a blank; an
+ *    indicator outside [0-9a-z ] becomes a blank (both are positions of
+ *    coded values, where blank means "undefined");
+ *  - refused: a subfield code outside [0-9A-Za-z] and
+ *    !"#$%&'()*+,-./:;<=>?{}_^`~[]\ (what the code would mean cannot be
+ *    guessed), a tag with a byte outside printable ASCII.
+ * *repairs (may be NULL) is set to the number of bytes repaired. 0 (r may
+ * have been repaired in place), or MC_E_ENCODING with err (may be NULL)
+ * naming the field and the byte. A record without a MARC part: 0. */
+int mc_record_check_marc(struct mc_record *r, unsigned *repairs, struct mc_error *err);
+
+/* 1 if c is an indicator MARC21slim.xsd allows ([0-9a-z ]), else 0. */
+int mc_marc_ind_ok(unsigned char c);
+/* 1 if c is a subfield code MARC21slim.xsd allows, else 0. */
+int mc_marc_code_ok(unsigned char c);
 
 /* Lookup helpers over a parsed MARC record. Borrowed pointers. */
 const struct mc_field *mc_marc_first(const struct mc_marc *m, const char *tag);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "ingest.h"
 
 #define HV_MAX_EMPTY_PAGES   10           /* consecutive empty pages with a token */
 #define HV_MAX_TOKEN_BYTES   1023         /* as struct mc_oai_info.token */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "ingest.h"
 
 #include "unit-tmp.h"
 

@@ -28,7 +28,7 @@
 #include "mc-error.h"
 #include "mc-extract.h"
 #include "mc-limits.h"
-#include "mc-parse.h"
+#include "ingest.h"
 #include "mc-record.h"
 #include "mc-text.h"
 
