@@ -82,4 +82,17 @@ static inline uint32_t mc_hash32_str(const char *s)
 	return h;
 }
 
+/* splitmix64's finaliser: spreads the bits of a hash, a sum or a
+ * combination over all 64 (for table slots taken from the low bits).
+ * In-memory use only: nothing stored depends on it. */
+static inline uint64_t mc_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xBF58476D1CE4E5B9ull;
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBull;
+	x ^= x >> 31;
+	return x;
+}
+
 #endif

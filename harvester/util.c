@@ -76,23 +76,12 @@ int hv_retry_after_parse(const char *value, int64_t now, double *ret)
 	return 0;
 }
 
-/* splitmix64's finaliser: spreads the bits of a sum or a combination */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xBF58476D1CE4E5B9ull;
-	x ^= x >> 27;
-	x *= 0x94D049BB133111EBull;
-	x ^= x >> 31;
-	return x;
-}
-
 void hv_page_ids_add(struct hv_page_ids *p, const char *id, size_t len)
 {
-	uint64_t h = mix64(mc_hash64(id, len));
+	uint64_t h = mc_mix64(mc_hash64(id, len));
 
 	p->sum += h;
-	p->mix ^= mix64(h ^ 0x9E3779B97F4A7C15ull);
+	p->mix ^= mc_mix64(h ^ 0x9E3779B97F4A7C15ull);
 	p->n++;
 }
 
@@ -148,8 +137,8 @@ int hv_guard_page(struct hv_guard *g, const char *token, uint64_t records,
 		return 0;
 	}
 	/* the pair (token, identifiers of the page): met before = nothing new */
-	h = mix64(mc_hash64(token, strlen(token)) ^
-		  mix64(ids->sum ^ mix64(ids->mix + ids->n * 0x9E3779B97F4A7C15ull)));
+	h = mc_mix64(mc_hash64(token, strlen(token)) ^
+		  mc_mix64(ids->sum ^ mc_mix64(ids->mix + ids->n * 0x9E3779B97F4A7C15ull)));
 	rc = seen_add(g, h);
 	if (rc < 0)
 		return rc;

@@ -41,19 +41,9 @@ struct mg_kidx {
 
 static int ref_id(struct mg_kidx *x, const char *ref, int create, uint32_t *ret);
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t str_hash(const char *s)
 {
-	return mix(mc_hash64_str(s));
+	return mc_mix64(mc_hash64_str(s));
 }
 
 int mg_kidx_new(struct mg_kidx **ret)
@@ -127,7 +117,7 @@ static int ref_grow(struct mg_kidx *x)
 		return -ENOMEM;
 	memset(nt, 0xff, ncap * sizeof(*nt));
 	for (i = 0; i < x->nstr; i++) {
-		size_t s = mix(str_hash(x->str[i])) & (ncap - 1);
+		size_t s = mc_mix64(str_hash(x->str[i])) & (ncap - 1);
 
 		while (nt[s] != EMPTY)
 			s = (s + 1) & (ncap - 1);
@@ -147,7 +137,7 @@ static int ref_id(struct mg_kidx *x, const char *ref, int create, uint32_t *ret)
 	char *p;
 
 	if (x->rtcap) {
-		for (s = mix(str_hash(ref)) & (x->rtcap - 1); x->rt[s] != EMPTY;
+		for (s = mc_mix64(str_hash(ref)) & (x->rtcap - 1); x->rt[s] != EMPTY;
 		     s = (s + 1) & (x->rtcap - 1))
 			if (!strcmp(x->str[x->rt[s]], ref)) {
 				*ret = x->rt[s];
@@ -198,7 +188,7 @@ static int ref_id(struct mg_kidx *x, const char *ref, int create, uint32_t *ret)
 	memcpy(p, ref, l);
 	x->chunk_used += l;
 	x->str[x->nstr] = p;
-	for (s = mix(str_hash(ref)) & (x->rtcap - 1); x->rt[s] != EMPTY; s = (s + 1) & (x->rtcap - 1))
+	for (s = mc_mix64(str_hash(ref)) & (x->rtcap - 1); x->rt[s] != EMPTY; s = (s + 1) & (x->rtcap - 1))
 		;
 	x->rt[s] = x->nstr;
 	*ret = x->nstr++;
@@ -222,7 +212,7 @@ static int grow(struct mg_kidx *x)
 
 		if (x->r[i] >= GONE)
 			continue;
-		for (s = mix(x->h[i]) & (ncap - 1); nr[s] != EMPTY; s = (s + 1) & (ncap - 1))
+		for (s = mc_mix64(x->h[i]) & (ncap - 1); nr[s] != EMPTY; s = (s + 1) & (ncap - 1))
 			;
 		nh[s] = x->h[i];
 		nr[s] = x->r[i];
@@ -246,7 +236,7 @@ int mg_kidx_add(struct mg_kidx *x, uint64_t h, const char *ref)
 		return rc;
 	if ((x->used + 1) * 4 > x->cap * 3 && (rc = grow(x)))
 		return rc;
-	for (s = mix(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1)) {
+	for (s = mc_mix64(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1)) {
 		if (x->r[s] == GONE) {
 			if (gone == SIZE_MAX)
 				gone = s;
@@ -272,7 +262,7 @@ int mg_kidx_del(struct mg_kidx *x, uint64_t h, const char *ref)
 
 	if (!x->cap || ref_id(x, ref, 0, &id))
 		return 0;
-	for (s = mix(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1))
+	for (s = mc_mix64(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1))
 		if (x->r[s] == id && x->h[s] == h) {
 			x->r[s] = GONE;
 			x->live--;
@@ -289,7 +279,7 @@ int mg_kidx_each(struct mg_kidx *x, uint64_t h, int (*cb)(void *ctx, const char 
 
 	if (!x->cap)
 		return 0;
-	for (s = mix(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1))
+	for (s = mc_mix64(h) & (x->cap - 1); x->r[s] != EMPTY; s = (s + 1) & (x->cap - 1))
 		if (x->r[s] != GONE && x->h[s] == h && (rc = cb(ctx, x->str[x->r[s]])))
 			return rc;
 	return 0;
