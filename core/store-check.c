@@ -136,6 +136,31 @@ static void source_done(struct walk *x)
 	x->source[0] = '\0';
 }
 
+/* Accepted means exportable: the bytes of the MARC part that the import
+ * now checks (mc_record_check_marc) must pass on every stored record; a
+ * store written before that check can hold ones MARCXML cannot carry.
+ * Reported, never repaired here: importing the record again repairs it. */
+static void exportable(struct mc_check *c, struct mc_record *rec)
+{
+	struct mc_error e;
+	unsigned fixed = 0;
+
+	if (!rec->marc)
+		return;
+	mc_error_clear(&e);
+	if (mc_record_check_marc(rec, &fixed, &e))
+		mc_check_report(c, MC_CHECK_PROBLEM,
+				"record %s:%s: not exportable as MARCXML: %s (the import refuses "
+				"such a record now; import it again or delete it)",
+				rec->source, rec->local_id, e.msg);
+	else if (fixed)
+		mc_check_report(c, MC_CHECK_PROBLEM,
+				"record %s:%s: not exportable as MARCXML: %u indicator or leader "
+				"byte%s outside MARC 21 (the import repairs them now; import the "
+				"record again)",
+				rec->source, rec->local_id, fixed, fixed == 1 ? "" : "s");
+}
+
 static int walk_one(void *ctx, struct mc_record *rec)
 {
 	struct walk *x = ctx;
@@ -152,6 +177,7 @@ static int walk_one(void *ctx, struct mc_record *rec)
 	} else {
 		x->present++;
 		x->res->present++;
+		exportable(x->c, rec);
 	}
 	return 0;
 }

@@ -530,6 +530,42 @@ static void test_overrides(void **state)
 }
 
 /* a counts repair is replayed like every batch operation when the map grows */
+/* Records stored before the import checked indicators and subfield codes
+ * (written here straight through the store API, which does not check). */
+static void test_not_exportable(void **state)
+{
+	struct mc_store *st = mk_store();
+	struct mc_writer *w;
+	struct mc_record *r;
+	struct mc_field *f;
+	struct mc_error e;
+	struct run x;
+	int i;
+
+	(void)state;
+	mc_error_clear(&e);
+	assert_int_equal(mc_writer_begin(st, &w, &e), 0);
+	for (i = 0; i < 2; i++) {
+		struct spec sp = { "l1", i ? "odd-code" : "odd-ind", "Nhật ký trong tù", 1960,
+				   NULL, "Hồ Chí Minh" };
+
+		r = mk(&sp);
+		assert_non_null(mc_record_marc(r));
+		assert_int_equal(mc_marc_add_data(r, "245", i ? '1' : (char)0xE9,
+						  i ? '0' : (char)0xE8, &f), 0);
+		assert_int_equal(mc_marc_add_sub(r, f, i ? (char)0xFF : 'a', "Nhật ký", 10), 0);
+		assert_int_equal(mc_writer_put(w, r, NULL, &e), 0);
+		mc_record_free(r);
+	}
+	assert_int_equal(mc_writer_commit(w, &e), 0);
+	assert_int_equal(check(st, &x), 2);
+	has(&x, "record l1:odd-ind: not exportable as MARCXML: 2 indicator or leader bytes "
+		"outside MARC 21");
+	has(&x, "record l1:odd-code: not exportable as MARCXML: field 245: subfield code 0xFF");
+	mc_store_check_res_free(&x.sres);
+	mc_store_close(st);
+}
+
 static int counts_of(void *ctx, const struct mc_source_counts *c)
 {
 	struct mc_source_counts *want = ctx;
@@ -588,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_member_twice),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_counts_set_replayed),
+		cmocka_unit_test(test_not_exportable),
 	};
 	int rc;
 
