@@ -840,59 +840,16 @@ static int collect_unseen(void *ctx, struct mc_record *rec)
 	return 0;
 }
 
-int mc_import_unseen_count(struct mc_import *mi, uint64_t *unseen, uint64_t *present,
-			   struct mc_error *err)
+/* Scan the source's present records for those this import did not see (u
+ * set up by the caller: count_only, or ids to collect). Refuses when the
+ * import saw nothing or could not remember every id; waits for the records
+ * handed over to be committed first. 0 or error (err filled in). */
+static int unseen_scan(struct mc_import *mi, struct unseen *u, struct mc_error *err)
 {
 	struct imp *im = &mi->im;
 	struct mc_reader *r;
-	struct unseen u;
 	int rc;
 
-	mc_error_clear(err);
-	memset(&u, 0, sizeof(u));
-	u.im = im;
-	u.count_only = 1;
-	if (im->fatal) {
-		copy_fatal(mi, im->fatal, err);
-		return im->fatal;
-	}
-	if (!im->dup_n)
-		return mc_error_set(err, MC_E_USAGE, "the import saw no record: nothing is deleted");
-	if (im->dup_full)
-		return mc_error_set(err, MC_E_USAGE,
-				    "too many records to remember every id: nothing is deleted");
-	rc = drain(im);
-	if (rc) {
-		copy_fatal(mi, rc, err);
-		return rc;
-	}
-	rc = mc_reader_begin(im->store, &r);
-	if (rc)
-		return mc_error_set(err, rc, "cannot read the store");
-	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
-	mc_reader_end(r);
-	if (rc)
-		return rc;
-	*unseen = u.n;
-	*present = u.present;
-	return 0;
-}
-
-int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_error *err)
-{
-	struct imp *im = &mi->im;
-	struct mc_writer *w = NULL;
-	struct mc_reader *r;
-	struct unseen u;
-	const char *p, *end;
-	uint64_t n = 0;
-	size_t inbatch;
-	int rc, outcome;
-
-	mc_error_clear(err);
-	memset(&u, 0, sizeof(u));
-	u.im = im;
-	mc_buf_init(&u.ids, (size_t)1 << 31);  /* 4M ids (DUP_MAX_SLOTS / 2) of 512 bytes */
 	if (im->fatal) {
 		copy_fatal(mi, im->fatal, err);
 		return im->fatal;
@@ -910,17 +867,50 @@ int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_
 	/* everything handed over is committed and the writer thread is idle:
 	 * a snapshot now sees every record of this import */
 	rc = mc_reader_begin(im->store, &r);
-	if (rc) {
-		mc_error_set(err, rc, "cannot read the store");
-		goto out;
-	}
-	rc = mc_reader_each(r, im->src->id, collect_unseen, &u, err);
+	if (rc)
+		return mc_error_set(err, rc, "cannot read the store");
+	rc = mc_reader_each(r, im->src->id, collect_unseen, u, err);
 	mc_reader_end(r);
-	if (rc) {
-		if (rc == -ENOMEM)
-			mc_error_set(err, rc, "out of memory");
+	if (rc == -ENOMEM)
+		mc_error_set(err, rc, "out of memory");
+	return rc;
+}
+
+int mc_import_unseen_count(struct mc_import *mi, uint64_t *unseen, uint64_t *present,
+			   struct mc_error *err)
+{
+	struct unseen u;
+	int rc;
+
+	mc_error_clear(err);
+	memset(&u, 0, sizeof(u));
+	u.im = &mi->im;
+	u.count_only = 1;
+	rc = unseen_scan(mi, &u, err);
+	if (rc)
+		return rc;
+	*unseen = u.n;
+	*present = u.present;
+	return 0;
+}
+
+int mc_import_delete_unseen(struct mc_import *mi, uint64_t *ndeleted, struct mc_error *err)
+{
+	struct imp *im = &mi->im;
+	struct mc_writer *w = NULL;
+	struct unseen u;
+	const char *p, *end;
+	uint64_t n = 0;
+	size_t inbatch;
+	int rc, outcome;
+
+	mc_error_clear(err);
+	memset(&u, 0, sizeof(u));
+	u.im = im;
+	mc_buf_init(&u.ids, (size_t)1 << 31);  /* 4M ids (DUP_MAX_SLOTS / 2) of 512 bytes */
+	rc = unseen_scan(mi, &u, err);
+	if (rc)
 		goto out;
-	}
 	p = u.ids.data;
 	end = p ? p + u.ids.len : NULL;
 	while (p && p < end) {
