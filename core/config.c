@@ -51,20 +51,27 @@ const char *mc_visibility_name(int vis)
 	return vis == MC_VIS_RESTRICTED ? "restricted" : "public";
 }
 
-int mc_source_id_valid(const char *s)
+int mc_name_valid(const char *s, size_t max)
 {
 	size_t n;
 
+	if (!s)
+		return 0;
 	for (n = 0; s[n]; n++) {
 		unsigned char c = (unsigned char)s[n];
 
-		if (n >= MC_MAX_SOURCE_ID)
+		if (n >= max)
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-'))
 			return 0;
 	}
 	return n > 0;
+}
+
+int mc_source_id_valid(const char *s)
+{
+	return mc_name_valid(s, MC_MAX_SOURCE_ID);
 }
 
 const char *mc_config_path(const char *opt)

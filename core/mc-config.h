@@ -104,6 +104,10 @@ int mc_config_make_dirs(const struct mc_config *c, struct mc_error *err);
 /* The source with this id, or NULL. Borrowed until mc_config_free. */
 const struct mc_source *mc_config_source(const struct mc_config *c, const char *id);
 
+/* 1 if s is a name of 1 to max bytes of [A-Za-z0-9._-], else 0: the one
+ * rule for source ids, stage lock names and the store's kv database names
+ * (each adds its own exceptions). s may be NULL (0). */
+int mc_name_valid(const char *s, size_t max);
 /* 1 if s is a valid source id ([A-Za-z0-9._-]{1,63}), else 0. */
 int mc_source_id_valid(const char *s);
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mc-config.h"  /* mc_name_valid */
 #include "mc-lock.h"
 
 #define NOTE_MAX 64   /* "<pid> <holder>\n" as written and read back */
@@ -20,18 +21,7 @@ struct mc_lock {
 
 static int name_valid(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > MC_LOCK_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return name[0] != '.';
+	return mc_name_valid(name, MC_LOCK_NAME_MAX) && name[0] != '.';
 }
 
 /* The holder's note: pid (0 unknown) and holder word ("" unknown). */

@@ -13,6 +13,7 @@
 
 #include <lmdb.h>
 
+#include "mc-config.h"  /* mc_name_valid */
 #include "mc-limits.h"
 #include "mc-store.h"
 #include "store-internal.h"
@@ -89,16 +90,9 @@ int mci_store_kv_name_valid(const char *name, size_t *lenp)
 
 	if (!name)
 		return 0;
-	n = strnlen(name, KV_NAME_MAX + 1);
-	if (n == 0 || n > KV_NAME_MAX || strncmp(name, "mc_", 3) == 0)
+	if (!mc_name_valid(name, KV_NAME_MAX) || strncmp(name, "mc_", 3) == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
+	n = strlen(name);
 	for (int i = 0; i < CORE_DBS; i++)
 		if (!strcmp(name, db_names[i]))
 			return 0;
