@@ -571,7 +571,7 @@ int mc_reader_info(struct mc_reader *r, struct mc_store_info *info)
 	{
 		MDB_val k = { 7, (void *)"created" }, v;
 
-		if (!mdb_get(r->txn, r->s->dbi_main, &k, &v) && v.mv_size == 8)
+		if (!mdb_get(r->txn, r->s->dbi_meta, &k, &v) && v.mv_size == 8)
 			info->created = (int64_t)mc_get_le64(v.mv_data);
 	}
 	return 0;

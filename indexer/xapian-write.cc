@@ -25,7 +25,8 @@ namespace {
 
 int fail_xapian(struct mc_error *err, const Xapian::Error &e)
 {
-	int code = dynamic_cast<const Xapian::DatabaseLockError *>(&e) ? MC_E_LOCKED : MC_E_STORE;
+	// Xapian::Error is not polymorphic: tell the lock error by its type name
+	int code = std::strcmp(e.get_type(), "DatabaseLockError") == 0 ? MC_E_LOCKED : MC_E_STORE;
 
 	return mc_error_set(err, code, "Xapian %s: %s", e.get_type(), e.get_msg().c_str());
 }
