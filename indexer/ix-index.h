@@ -25,13 +25,14 @@ enum ix_index_flags {
 };
 
 struct ix_index_stats {
-	uint64_t feed;        /* union feed entries read */
+	uint64_t feed;        /* union feed and record feed entries read */
 	uint64_t added;       /* documents new to the index */
 	uint64_t replaced;    /* documents re-indexed */
 	uint64_t deleted;     /* documents removed (tombstone, or no public member left) */
 	uint64_t skipped;     /* unions without a public member and without a document */
 	uint64_t commits;     /* Xapian commits */
 	uint64_t cursor;      /* union feed sequence the index is at after the run */
+	uint64_t record_cursor; /* record feed sequence the index is at after the run */
 	uint64_t docs;        /* documents in the index after the run */
 	int rebuilt;          /* 1: a new database was built and swapped in */
 	unsigned generation;  /* N of index.d/N now live */

@@ -397,3 +397,21 @@ extern "C" int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *docs, struc
 		return fail_other(err);
 	}
 }
+
+extern "C" int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_error *err)
+{
+	try {
+		Xapian::TermIterator it = db->db.spellings_begin();
+		Xapian::doccount f = 0;
+
+		it.skip_to(w);
+		if (it != db->db.spellings_end() && *it == w)
+			f = it.get_termfreq();
+
+		return f > 0x7fffffff ? 0x7fffffff : (int)f;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_other(err);
+	}
+}
