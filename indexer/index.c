@@ -30,6 +30,7 @@ struct run {
 	char identity[64];
 	uint64_t written;     /* documents written (the crash test counts them) */
 	uint64_t pending;     /* changes since the last commit */
+	uint64_t batch;       /* commit after this many changes */
 	int fresh;            /* db built from nothing: add, never replace */
 	/* incremental: the feed entries of one snapshot */
 	uint64_t *ids;        /* the unions one snapshot's feed entries name */
@@ -244,7 +245,7 @@ static int rebuild_one(void *ctx, const struct mg_union_view *u)
 	rc = one_union(x, u);
 	/* commits bound the memory; the cursor comes with the last one, and
 	 * nobody reads this database before the stub names it */
-	if (!rc && x->pending >= (getenv("IXB") ? strtoull(getenv("IXB"),0,10) : IX_INDEX_BATCH))
+	if (!rc && x->pending >= x->batch)
 		rc = commit(x, 0, 0, 0);
 	return rc;
 }
@@ -451,7 +452,7 @@ static int incremental(struct run *x, struct mc_store *s, uint64_t ucur, uint64_
 				x->ids[n++] = x->ids[i];
 		for (i = 0; !rc && i < n; i++) {
 			rc = apply_one(x, x->ids[i]);
-			if (!rc && i + 1 < n && x->pending >= IX_INDEX_BATCH)
+			if (!rc && i + 1 < n && x->pending >= x->batch)
 				rc = commit(x, ucur, rcur, 1);
 		}
 		if (!rc)
@@ -499,7 +500,7 @@ int ix_index_run(const struct mc_config *cfg, struct mc_store *s, const struct i
 	if (rc)
 		return rc;
 	{
-		const char *ca = getenv("MUCLUC_INDEX_CRASH_AFTER");
+		const char *ca = getenv("MUCLUC_INDEX_CRASH_AFTER"), *bs = getenv("MUCLUC_INDEX_BATCH");
 		static struct ix_index_opts copy;
 
 		if (ca && *ca && !o->crash_after) {
@@ -507,6 +508,11 @@ int ix_index_run(const struct mc_config *cfg, struct mc_store *s, const struct i
 			copy.crash_after = strtoull(ca, NULL, 10);
 			x.o = o = &copy;
 		}
+		x.batch = o->batch ? o->batch : IX_INDEX_BATCH;
+		if (bs && *bs && !o->batch)
+			x.batch = strtoull(bs, NULL, 10);
+		if (x.batch < 1 || x.batch > 10 * IX_INDEX_BATCH)
+			x.batch = IX_INDEX_BATCH;
 	}
 	/* the store's identity: a store made anew restarts the index */
 	rc = mc_reader_begin(s, &x.r);
@@ -581,7 +587,7 @@ done:
 	return rc;
 }
 
-int ix_index_state(const struct mc_config *cfg, uint64_t *cursor, uint64_t *docs,
+int ix_index_state(const struct mc_config *cfg, struct ix_index_state *ret,
 		   struct mc_error *err)
 {
 	char dir[IX_PATH_MAX];
@@ -593,5 +599,6 @@ int ix_index_state(const struct mc_config *cfg, uint64_t *cursor, uint64_t *docs
 	if (!gen)
 		return MC_E_NOTFOUND;
 	path_of(dir, cfg->data_dir, "index.d/", gen);
-	return ixw_peek(dir, cursor, docs, err);
+	ret->generation = gen;
+	return ixw_peek(dir, &ret->cursor, &ret->record_cursor, &ret->docs, err);
 }
