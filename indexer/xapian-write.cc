@@ -50,9 +50,12 @@ bool spelling_word(const std::string &t, size_t from)
 	return true;
 }
 
-// Remove the spelling words of document did (terms under spell_prefixes).
+// Remove the spelling words of document did (terms under spell_prefixes):
+// each word once, as ixw_doc_spelling added it once per document.
 void unspell(Xapian::WritableDatabase &db, Xapian::docid did, const char *const *prefixes)
 {
+	std::vector<std::string> words;
+
 	if (!prefixes)
 		return;
 	for (size_t p = 0; prefixes[p]; p++) {
@@ -68,9 +71,13 @@ void unspell(Xapian::WritableDatabase &db, Xapian::docid did, const char *const 
 			if (t.size() > pre.size() && t[pre.size()] >= 'A' && t[pre.size()] <= 'Z')
 				continue;
 			if (spelling_word(t, pre.size()))
-				db.remove_spelling(t.substr(pre.size()), 1);
+				words.push_back(t.substr(pre.size()));
 		}
 	}
+	std::sort(words.begin(), words.end());
+	words.erase(std::unique(words.begin(), words.end()), words.end());
+	for (const std::string &w : words)
+		db.remove_spelling(w, 1);
 }
 
 // The document with unique term uterm, or 0.
