@@ -21,6 +21,8 @@ static const char *const facet_names[F_COUNT] = { "library", "province", "type",
 						  "material", "category", "digital" };
 #define FACET_SLOT0 10u
 
+/* the longest main title and name the work key folds, bytes */
+#define WORK_TITLE_MAX 2048u
 /* the longest title given to the collator, bytes */
 #define SORT_TITLE_MAX 512u
 
@@ -32,7 +34,7 @@ struct ix_docb {
 	struct mc_record *recs[IX_DOC_MAX_MEMBERS]; /* allocated on first use, reused */
 	const struct mc_source *srcs[IX_DOC_MAX_MEMBERS];
 	size_t n;                 /* public members read for this union */
-	struct mc_buf acc, fold, term, prev, tmp, scratch;
+	struct mc_buf acc, fold, term, prev, tmp, scratch, link_buf;
 	struct mc_buf facets[F_COUNT];
 	uint64_t seen[IX_DOC_MAX_VALUES];
 	size_t nseen;
@@ -44,6 +46,7 @@ struct ix_docb {
 	UChar u16[SORT_TITLE_MAX + 1];
 	uint8_t *key;
 	size_t keycap;
+	char *json;               /* the document data, IX_DOC_MAX_DATA bytes */
 };
 
 int ix_docb_new(const struct mc_config *cfg, ix_link_fn link, void *link_ctx,
@@ -69,8 +72,15 @@ int ix_docb_new(const struct mc_config *cfg, ix_link_fn link, void *link_ctx,
 	mc_buf_init(&b->prev, 4 * IX_WORD_MAX + 16);
 	mc_buf_init(&b->tmp, 64u << 10);
 	mc_buf_init(&b->scratch, 64u << 10);
+	/* a link is at most a host, a prefix and a local id (510 bytes) */
+	mc_buf_init(&b->link_buf, 4096);
 	for (i = 0; i < F_COUNT; i++)
 		mc_buf_init(&b->facets[i], 64u << 10);
+	b->json = malloc(IX_DOC_MAX_DATA);
+	if (!b->json || mc_buf_reserve(&b->link_buf, 4095)) {
+		ix_docb_free(b);
+		return -ENOMEM;
+	}
 	*ret = b;
 	return 0;
 }
@@ -90,9 +100,11 @@ void ix_docb_free(struct ix_docb *b)
 	mc_buf_free(&b->prev);
 	mc_buf_free(&b->tmp);
 	mc_buf_free(&b->scratch);
+	mc_buf_free(&b->link_buf);
 	for (i = 0; i < F_COUNT; i++)
 		mc_buf_free(&b->facets[i]);
 	free(b->key);
+	free(b->json);
 	free(b);
 }
 
@@ -258,19 +270,44 @@ static int fold_dashed(struct ix_docb *b, const char *s, struct mc_buf *out)
 	return 0;
 }
 
-/* 1 when folded s holds the words of folded phrase p ("dia chi"). */
+/* 1 when folded s holds the words of folded phrase p ("dia chi"), 0 when
+ * not (or s does not fold), -ENOMEM. */
 static int has_phrase(struct ix_docb *b, const char *s, const char *p)
 {
-	size_t pl = strlen(p);
+	size_t pl = strlen(p), sl = s ? strlen(s) : 0;
 	const char *hit, *d;
+	int rc;
 
+	/* a long note: its first 16 kB */
+	if (sl > 16384) {
+		sl = 16384;
+		while (sl > 0 && ((unsigned char)s[sl] & 0xc0) == 0x80)
+			sl--;
+	}
+	if (!sl)
+		return 0;
 	mc_buf_reset(&b->scratch);
-	if (!s || mc_text_fold(s, strlen(s), &b->scratch) || !b->scratch.len)
+	rc = mc_text_fold(s, sl, &b->scratch);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc || !b->scratch.len)
 		return 0;
 	d = b->scratch.data;
 	for (hit = strstr(d, p); hit; hit = strstr(hit + 1, p))
 		if ((hit == d || hit[-1] == ' ') && (hit[pl] == '\0' || hit[pl] == ' '))
 			return 1;
+	return 0;
+}
+
+/* *flag = 1 when s has phrase p. 0 or -ENOMEM. */
+static int phrase_flag(struct ix_docb *b, const char *s, const char *p, int *flag)
+{
+	int rc = has_phrase(b, s, p);
+
+	if (rc < 0)
+		return rc;
+	if (rc)
+		*flag = 1;
 	return 0;
 }
 
@@ -478,11 +515,11 @@ static int facets(struct ix_docb *b, int year)
 			thesis = 1;
 		if (rec->marc && mc_marc_first(rec->marc, "502"))
 			thesis = 1;
-		for (j = 0; !diachi && j < f->subjects.n; j++)
-			diachi = has_phrase(b, f->subjects.v[j], "dia chi");
-		for (j = 0; j < f->notes.n; j++) {
-			diachi = diachi || has_phrase(b, f->notes.v[j], "dia chi");
-			rare = rare || has_phrase(b, f->notes.v[j], "han nom");
+		for (j = 0; !rc && !diachi && j < f->subjects.n; j++)
+			rc = phrase_flag(b, f->subjects.v[j], "dia chi", &diachi);
+		for (j = 0; !rc && j < f->notes.n; j++) {
+			rc = diachi ? 0 : phrase_flag(b, f->notes.v[j], "dia chi", &diachi);
+			rc = rc || rare ? rc : phrase_flag(b, f->notes.v[j], "han nom", &rare);
 		}
 		if (f->nlinks)
 			digital = 1;
@@ -520,12 +557,25 @@ static int work_key(struct ix_docb *b, const struct mc_fields *f, char out[17])
 		if (p && (size_t)(p - t) < cut)
 			cut = (size_t)(p - t);
 	}
+	/* a main title longer than this is cut (at a character boundary) */
+	if (cut > WORK_TITLE_MAX) {
+		cut = WORK_TITLE_MAX;
+		while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
+			cut--;
+	}
 	mc_buf_reset(&b->tmp);
 	rc = mc_text_fold(t, cut, &b->tmp);
 	rc = rc ? rc : mc_buf_addc(&b->tmp, '|');
 	if (!rc && f->nnames && f->names[0].name) {
 		mc_buf_reset(&b->scratch);
-		rc = mc_text_fold(f->names[0].name, strlen(f->names[0].name), &b->scratch);
+		size_t nl = strlen(f->names[0].name);
+
+		if (nl > WORK_TITLE_MAX) {
+			nl = WORK_TITLE_MAX;
+			while (nl > 0 && ((unsigned char)f->names[0].name[nl] & 0xc0) == 0x80)
+				nl--;
+		}
+		rc = mc_text_fold(f->names[0].name, nl, &b->scratch);
 		if (!rc) {
 			start = b->scratch.len;
 			while (start > 0 && b->scratch.data[start - 1] != ' ')
@@ -578,34 +628,33 @@ static int set_str(json_t *o, const char *k, const char *v)
 	return json_object_set_new(o, k, json_string(v)) ? -ENOMEM : 0;
 }
 
+static int set_new(json_t *o, const char *k, json_t *v)
+{
+	/* json_object_set_new takes v even when it fails (NULL: out of memory) */
+	return json_object_set_new(o, k, v) ? -ENOMEM : 0;
+}
+
 static int data(struct ix_docb *b, uint64_t id, const struct mc_fields *base, int year,
-		json_t *isbns, const char *work)
+		json_t *isbns, const char *work, size_t maxhold)
 {
 	json_t *o = json_object(), *names = json_array(), *hold = json_array();
 	size_t i, j;
-	char *s = NULL;
 	int rc = (!o || !names || !hold) ? -ENOMEM : 0;
 
-	if (!rc) {
-		json_object_set_new(o, "id", json_integer((json_int_t)id));
-		rc = set_str(o, "title", base->title);
-		for (j = 0; !rc && j < base->nnames && j < 32; j++)
-			if (base->names[j].name && json_array_append_new(names,
-									  json_string(base->names[j].name)))
-				rc = -ENOMEM;
-	}
-	if (!rc) {
-		json_object_set(o, "names", names);
-		if (year)
-			json_object_set_new(o, "year", json_integer(year));
-		rc = set_str(o, "publisher", base->publisher);
-	}
-	if (!rc) {
-		json_object_set(o, "isbn", isbns);
-		rc = set_str(o, "material", base->material);
-		rc = rc ? rc : set_str(o, "work", work);
-	}
-	for (i = 0; !rc && i < b->n; i++) {
+	rc = rc ? rc : set_new(o, "id", json_integer((json_int_t)id));
+	rc = rc ? rc : set_str(o, "title", base->title);
+	for (j = 0; !rc && j < base->nnames && j < 32; j++)
+		if (base->names[j].name)
+			rc = json_array_append_new(names, json_string(base->names[j].name)) ?
+				     -ENOMEM : 0;
+	rc = rc ? rc : set_new(o, "names", json_incref(names));
+	if (!rc && year)
+		rc = set_new(o, "year", json_integer(year));
+	rc = rc ? rc : set_str(o, "publisher", base->publisher);
+	rc = rc ? rc : set_new(o, "isbn", json_incref(isbns));
+	rc = rc ? rc : set_str(o, "material", base->material);
+	rc = rc ? rc : set_str(o, "work", work);
+	for (i = 0; !rc && i < b->n && i < maxhold; i++) {
 		const struct mc_record *rec = b->recs[i];
 		json_t *h = json_object();
 		const char *cn = NULL, *url;
@@ -619,26 +668,29 @@ static int data(struct ix_docb *b, uint64_t id, const struct mc_fields *base, in
 		rc = set_str(h, "library", b->srcs[i]->id);
 		rc = rc ? rc : set_str(h, "name", b->srcs[i]->name);
 		rc = rc ? rc : set_str(h, "call_number", cn);
-		json_object_set_new(h, "items",
-				    json_integer((json_int_t)(rec->f.nholdings < 100000 ?
-							      rec->f.nholdings : 100000)));
-		mc_buf_reset(&b->scratch);
-		url = b->link ? b->link(b->link_ctx, rec->source, rec->local_id, &b->scratch) : NULL;
+		rc = rc ? rc : set_new(h, "items", json_integer((json_int_t)(
+						rec->f.nholdings < 100000 ? rec->f.nholdings : 100000)));
+		/* the link buffer has room for any link (reserved at the start):
+		 * NULL means no link, never a shortage */
+		mc_buf_reset(&b->link_buf);
+		url = b->link ? b->link(b->link_ctx, rec->source, rec->local_id, &b->link_buf) : NULL;
 		rc = rc ? rc : set_str(h, "link", url);
 		if (json_array_append_new(hold, h))
 			rc = -ENOMEM;
 	}
+	rc = rc ? rc : set_new(o, "holdings", json_incref(hold));
 	if (!rc) {
-		json_object_set(o, "holdings", hold);
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (!s)
+		/* into a buffer of our own: json_dumps drops a key whose copy
+		 * fails for want of memory (jansson 2.14) and says nothing */
+		size_t n = json_dumpb(o, b->json, IX_DOC_MAX_DATA, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (n == 0)
 			rc = -ENOMEM;
-		else if (strlen(s) > IX_DOC_MAX_DATA)
+		else if (n > IX_DOC_MAX_DATA)
 			rc = MC_E_TOOBIG;
 		else
-			rc = ixw_doc_data(b->doc, s, strlen(s));
+			rc = ixw_doc_data(b->doc, b->json, n);
 	}
-	free(s);
 	json_decref(names);
 	json_decref(hold);
 	json_decref(o);
@@ -690,7 +742,23 @@ int ix_docb_build(struct ix_docb *b, struct mc_reader *r, const struct mg_union_
 	rc = rc ? rc : ixw_doc_value(doc, 2, work, 16);
 	rc = rc ? rc : ixw_doc_value_num(doc, 3, (double)u->created);
 	rc = rc ? rc : ixw_doc_value_num(doc, 4, (double)libs);
-	rc = rc ? rc : data(b, u->id, base, year, isbns, work);
+	/* past its cap, the data lists fewer holdings (the terms keep them all) */
+	for (i = b->n; !rc; i /= 2) {
+		int drc = data(b, u->id, base, year, isbns, work, i);
+
+		if (drc == MC_E_TOOBIG && i == 0) {
+			/* even so (huge names or title): the id and work key only */
+			char min[96];
+			int n = snprintf(min, sizeof(min), "{\"id\":%llu,\"work\":\"%s\"}",
+					 (unsigned long long)u->id, work);
+
+			drc = ixw_doc_data(doc, min, (size_t)n);
+		}
+		if (drc != MC_E_TOOBIG || i == 0) {
+			rc = drc;
+			break;
+		}
+	}
 	json_decref(isbns);
 	if (rc) {
 		if (err && !err->msg[0])

@@ -425,6 +425,13 @@ static int build_parts(struct run *x, struct mc_store *s, struct part *parts, un
 			struct part *p = &parts[i];
 
 			p->x = *x;
+			/* its own builder, document, database and snapshot */
+			p->x.b = NULL;
+			p->x.doc = NULL;
+			p->x.db = NULL;
+			p->x.r = NULL;
+			p->x.m = NULL;
+			p->x.ids = NULL;
 			p->x.st = &p->st;
 			p->x.err = &p->err;
 			p->x.part = i;

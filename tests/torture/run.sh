@@ -22,7 +22,7 @@
 #   --libs LIST   route these libraries' allocations through the counter too
 #                 (MUCLUC_TORTURE_LIBS): default libxml2,jansson; '' for only
 #                 the allocations mucluc's own code makes
-#   --case NAME   only this case (init, import-a, import-b, rebuild); repeatable
+#   --case NAME   only this case (init, import-a, import-b, rebuild, index); repeatable
 #   -j N          N runs at once (default: the number of CPUs; TORTURE_JOBS)
 # Environment: MUCLUC (the normal build's mucluc), MUCLUC_TORTURE (the
 # torture build's mucluc-torture, built with -Dtorture=true and ASan+UBSan).
@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#cases[@]} -gt 0 ] || cases=(init import-a import-b rebuild)
+[ ${#cases[@]} -gt 0 ] || cases=(init import-a import-b rebuild index)
 for b in "$MUCLUC" "$MUCLUC_TORTURE"; do
 	[ -x "$b" ] || { echo "torture: $b is missing (configure with -Dtorture=true)" >&2; exit 2; }
 done
@@ -64,9 +64,12 @@ trap 'rm -rf "$T"' EXIT
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86:handle_abort=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
 export MUCLUC_TORTURE_LIBS=$libs
+# one index builder thread: the Nth allocation must be the same one in every run
+export MUCLUC_INDEX_JOBS=1
 
-a_args=(import --source nb-tv-tinh "$DATA/nb-tv-tinh.xml")
-b_args=(import --source nb-tv-huyen-1 --format iso2709 "$DATA/nb-tv-huyen-1.mrc")
+# (the index stage is its own case: the imports and the merge leave it out)
+a_args=(import --no-index --source nb-tv-tinh "$DATA/nb-tv-tinh.xml")
+b_args=(import --no-index --source nb-tv-huyen-1 --format iso2709 "$DATA/nb-tv-huyen-1.mrc")
 
 # case_args NAME: the command tortured, into the array cmd
 case_args() {
@@ -74,7 +77,8 @@ case_args() {
 	init) cmd=(init) ;;
 	import-a) cmd=("${a_args[@]}") ;;
 	import-b) cmd=("${b_args[@]}") ;;
-	rebuild) cmd=(merge --rebuild) ;;
+	rebuild) cmd=(merge --rebuild --no-index) ;;
+	index) cmd=(index --rebuild) ;;
 	esac
 }
 
@@ -111,6 +115,12 @@ for line in sys.stdin:
     u.pop("datestamp", None)
     out.append(json.dumps(u, sort_keys=True, ensure_ascii=False))
 print("\n".join(sorted(out)))' || echo "export --union failed"
+		# the search index, when there is one (terms, values, data, spelling)
+		if [ -e "$(dirname "$1")/data/index" ]; then
+			echo "--- index"
+			/usr/bin/python3 "$SRCDIR/tests/integration/ixdump.py" "$(dirname "$1")/data/index" 2>&1 ||
+				echo "index dump failed"
+		fi
 	} >"$2"
 }
 
