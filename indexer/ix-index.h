@@ -76,9 +76,10 @@ struct ix_index_opts {
  *    IX_INDEX_REBUILD: build a new database in index.d/N+1 from every live
  *    union of one snapshot and swap the stub to it atomically (readers of
  *    the old one keep answering; the old directory is removed after);
- *  - else: apply the union feed after the cursor, re-indexing or deleting
- *    each union it names, committing the cursor with each batch of at most
- *    IX_INDEX_BATCH documents.
+ *  - else: apply the union feed and the record feed after the cursors,
+ *    re-indexing or deleting each union they name (once each), committing
+ *    every IX_INDEX_BATCH documents, the new cursors with the last commit
+ *    (schemas/index.md, "Runs").
  * cfg and s are borrowed. st (may be NULL) gets the figures. 0;
  * MC_E_STORE (store or Xapian error), MC_E_CORRUPT, -ENOMEM, -errno (files
  * of the index directory); err says which. A failed run leaves the index
