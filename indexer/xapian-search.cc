@@ -31,6 +31,7 @@ const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields
 const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent)
 const unsigned SPELL_MIN = 3;       // shorter words get no spelling correction
 const uint64_t FEW = 3;             // fewer results than this: suggest a correction
+const Xapian::doccount SPELL_RATIO = 4;  // a correction of a known word: this much more frequent
 const unsigned RELAX_SUBSETS_MAX = 5;  // up to this many words: "all but one"
 
 const Xapian::valueno SLOT_YEAR = 0, SLOT_TITLE = 1, SLOT_WORK = 2, SLOT_LIBS = 4,
@@ -108,7 +109,7 @@ public:
 	}
 
 	// Did-you-mean: a correction for every word that has one.
-	int suggest(struct ix_query *q, struct ix_qnode *n)
+	int suggest(struct ix_query *q, struct ix_qnode *n, bool found)
 	{
 		int any = 0;
 
@@ -129,6 +130,10 @@ public:
 				std::string s = db.get_spelling_suggestion(w->fold, 2);
 				if (s.empty() || s == w->fold)
 					continue;
+				// a word some records have is only corrected to a
+				// much more frequent one
+				if (found && db.get_termfreq(s) <= SPELL_RATIO * db.get_termfreq(w->fold))
+					continue;
 				w->fix = mc_arena_strndup(q->arena, s.data(), s.size());
 				if (w->fix)
 					any = 1;
@@ -138,7 +143,7 @@ public:
 		if (n->kind == IX_Q_NOT)
 			return 0;
 		for (size_t i = 0; i < n->nkids; i++)
-			any |= suggest(q, n->kids[i]);
+			any |= suggest(q, n->kids[i], found);
 		return any;
 	}
 
@@ -464,7 +469,7 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 	out->total = r.mset.get_matches_estimated();
 	out->total_exact = r.mset.get_matches_lower_bound() == r.mset.get_matches_upper_bound();
 	if (root && (out->corrected || out->total < FEW))
-		out->suggest = b.suggest(spec->q, root);
+		out->suggest = b.suggest(spec->q, root, out->total > 0);
 	out->hits = (struct ixx_hit *)calloc(r.mset.size() ? r.mset.size() : 1, sizeof(struct ixx_hit));
 	if (!out->hits)
 		throw std::bad_alloc();
