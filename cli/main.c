@@ -29,6 +29,7 @@ static const char usage[] =
 	"  harvest [--source ID ...|--all] [--full] [--from D] [--until D] [--jobs N]\n"
 	"                       harvest the sources' OAI-PMH servers into the store\n"
 	"  check [--repair]     check the store's consistency (and repair what can be derived)\n"
+	"  index [--rebuild]    bring the search index up to date with the union records\n"
 	"  search QUERY         search the index (--json, --page, --size, --filter, --suggest)\n"
 	"\n"
 	"Options:\n"
@@ -48,6 +49,7 @@ static const struct {
 	{ "merge", cmd_merge },     { "dedup", cmd_dedup },
 	{ "harvest", cmd_harvest },
 	{ "check", cmd_check },
+	{ "index", cmd_index },
 	{ "search", cmd_search },
 };
 
