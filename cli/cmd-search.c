@@ -31,6 +31,8 @@ static const char search_usage[] =
 	"      --year-from Y, --year-to Y   published in these years\n"
 	"  -w, --work KEY       the editions of one work (a result's \"work\")\n"
 	"      --no-facets      skip facet counting\n"
+	"      --repeat N       run the search N times and print the time per run (p50,\n"
+	"                       p99, max) on stderr: for measuring\n"
 	"  -S, --suggest        autocomplete titles and authors starting with PREFIX\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -93,9 +95,43 @@ static void print_human(const json_t *res, int suggest)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --repeat: n runs of the same request, their times on stderr. */
+static int time_runs(struct ix_searcher *s, const struct ix_search_req *req, int suggest, long n,
+		     struct mc_error *e)
+{
+	double *t = calloc((size_t)n, sizeof(*t));
+	long i;
+	int rc = 0;
+
+	if (!t)
+		return mc_error_set(e, -ENOMEM, "out of memory");
+	for (i = 0; i < n && !rc; i++) {
+		json_t *res = NULL;
+		double t0 = mc_time_mono();
+
+		rc = suggest ? ix_suggest(s, req->q, req->qlen, &res, e) : ix_search(s, req, &res, e);
+		t[i] = (mc_time_mono() - t0) * 1e3;
+		json_decref(res);
+	}
+	if (!rc) {
+		qsort(t, (size_t)n, sizeof(*t), cmp_double);
+		fprintf(stderr, "search: %ld runs: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", n,
+			t[n / 2], t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], t[n - 1]);
+	}
+	free(t);
+	return rc;
+}
+
 int cmd_search(const struct cli *cli, int argc, char **argv)
 {
-	enum { O_YFROM = 256, O_YTO, O_NOFACETS };
+	enum { O_YFROM = 256, O_YTO, O_NOFACETS, O_REPEAT };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },     { "page", required_argument, NULL, 'p' },
 		{ "size", required_argument, NULL, 'n' }, { "sort", required_argument, NULL, 's' },
@@ -104,6 +140,7 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 		{ "year-from", required_argument, NULL, O_YFROM },
 		{ "year-to", required_argument, NULL, O_YTO },
 		{ "no-facets", no_argument, NULL, O_NOFACETS },
+		{ "repeat", required_argument, NULL, O_REPEAT },
 		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
 	};
 	struct ix_filter filters[IX_MAX_FILTERS + 1];
@@ -114,6 +151,7 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 	struct mc_buf q;
 	json_t *res = NULL;
 	int c, json = 0, suggest = 0, rc, ret = EXIT_NOTHING;
+	long repeat = 1;
 	long v;
 
 	memset(&req, 0, sizeof(req));
@@ -187,6 +225,10 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 		case O_NOFACETS:
 			req.no_facets = 1;
 			break;
+		case O_REPEAT:
+			if (num(optarg, 1, 1000000, &repeat))
+				return cli_usage_error("search", "--repeat: a number from 1");
+			break;
 		case 'h':
 			fputs(search_usage, stdout);
 			return EXIT_ALL_GOOD;
@@ -213,7 +255,9 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 	}
 	req.q = q.data ? q.data : "";
 	req.qlen = q.len;
-	rc = suggest ? ix_suggest(s, req.q, req.qlen, &res, &e) : ix_search(s, &req, &res, &e);
+	rc = repeat > 1 ? time_runs(s, &req, suggest, repeat, &e) : 0;
+	if (!rc)
+		rc = suggest ? ix_suggest(s, req.q, req.qlen, &res, &e) : ix_search(s, &req, &res, &e);
 	if (rc == MC_E_USAGE || rc == MC_E_TOOBIG) {
 		fprintf(stderr, "mucluc search: %s\n", e.msg);
 		ret = EXIT_PARTLY;

@@ -59,6 +59,7 @@ struct ixx_out {
 	size_t nhits;
 	struct ixx_value *facet[IXX_NFACETS];  /* by count, at most IX_MAX_FACET_VALUES */
 	size_t nfacet[IXX_NFACETS];
+	int counts_exact;                 /* facet counts exact (else scaled estimates) */
 	int relaxed, partial;
 	int corrected;                    /* some words had a fix put in (typo fallback) */
 	int suggest;                      /* words' fix set for did-you-mean */

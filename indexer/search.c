@@ -201,7 +201,8 @@ static json_t *facets_json(struct ix_searcher *s, const struct ixx_out *out)
 	unsigned f;
 	size_t i;
 
-	if (!o || json_object_set_new(o, "counts", json_string("editions")))
+	if (!o || json_object_set_new(o, "counts", json_string("editions")) ||
+	    json_object_set_new(o, "exact", json_boolean(out->counts_exact)))
 		goto nomem;
 	for (f = 0; f < IXX_NFACETS; f++) {
 		if (!(a = json_array()) || json_object_set_new(o, ixx_facet_names[f], a))

@@ -313,32 +313,60 @@ private:
 	}
 };
 
-// Counts the facet values of every document the match considers (before
-// collapsing: the counts are of editions).
+// Collects the documents the match considers (before collapsing: the
+// counts are of editions); their facet values are read afterwards from the
+// value streams in docid order, which is much cheaper than a random
+// Document::get_value per document and slot.
 class FacetSpy : public Xapian::MatchSpy {
 public:
+	std::vector<Xapian::docid> docs;
 	std::unordered_map<std::string, uint64_t> counts[IXX_NFACETS];
 
 	void operator()(const Xapian::Document &doc, double) override
 	{
-		for (unsigned f = 0; f + 1 < IXX_NFACETS; f++) {
-			std::string v = doc.get_value(SLOT_FACET0 + f);
-			size_t start = 0;
+		docs.push_back(doc.get_docid());
+	}
 
-			while (start < v.size()) {
-				size_t end = v.find('\x1f', start);
-				if (end == std::string::npos)
-					end = v.size();
-				if (end > start)
-					counts[f][v.substr(start, end - start)]++;
-				start = end + 1;
+	void split(unsigned f, const std::unordered_map<std::string, uint64_t> &whole)
+	{
+		for (const auto &kv : whole) {
+			if (f + 1 == IXX_NFACETS) {
+				double d = Xapian::sortable_unserialise(kv.first);
+				if (d >= 1 && d <= 9999)
+					counts[f][std::to_string((int)d)] += kv.second;
+				continue;
+			}
+			size_t start = 0;
+			while (start < kv.first.size()) {
+				size_t e = kv.first.find('\x1f', start);
+				if (e == std::string::npos)
+					e = kv.first.size();
+				if (e > start)
+					counts[f][kv.first.substr(start, e - start)] += kv.second;
+				start = e + 1;
 			}
 		}
-		std::string y = doc.get_value(SLOT_YEAR);
-		if (!y.empty()) {
-			double d = Xapian::sortable_unserialise(y);
-			if (d >= 1 && d <= 9999)
-				counts[IXX_NFACETS - 1][std::to_string((int)d)]++;
+	}
+
+	void count(Xapian::Database &db)
+	{
+		for (unsigned f = 0; f < IXX_NFACETS; f++) {
+			Xapian::valueno slot = f + 1 < IXX_NFACETS ? SLOT_FACET0 + f : SLOT_YEAR;
+			// each distinct value (a \x1f-separated list) once, split after
+			std::unordered_map<std::string, uint64_t> whole;
+			Xapian::ValueIterator v = db.valuestream_begin(slot), end = db.valuestream_end(slot);
+
+			for (Xapian::docid did : docs) {
+				if (v == end)
+					break;
+				if (v.get_docid() < did)
+					v.skip_to(did);
+				if (v == end)
+					break;
+				if (v.get_docid() == did)
+					whole[*v]++;
+			}
+			split(f, whole);
 		}
 	}
 };
@@ -416,16 +444,23 @@ void run(Xapian::Database &db, const struct ixx_spec *spec, const Xapian::Query 
 	enq.set_time_limit(limit);
 	if (spy)
 		enq.add_matchspy(spy);
-	// exact totals and facet counts: look at every match (bounded by the
-	// time limit)
-	Xapian::doccount at_least = spy ? db.get_doccount() : spec->first + spec->size;
+	// exact totals and facet counts up to IX_COUNT_AT_LEAST matches
+	// (looking at every match costs about a microsecond each: too slow
+	// for broad queries on a big index); past it they are estimates
+	Xapian::doccount at_least = std::max<Xapian::doccount>(spec->first + spec->size,
+							       spy ? IX_COUNT_AT_LEAST : 0);
 	r.mset = enq.get_mset(spec->first, spec->size, at_least);
 	r.partial = now_s() - t0 >= limit;
 }
 
-void top_values(const std::unordered_map<std::string, uint64_t> &m, struct ixx_out *out, unsigned f)
+void top_values(const std::unordered_map<std::string, uint64_t> &m, struct ixx_out *out, unsigned f,
+		double scale)
 {
 	std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+
+	if (scale > 1)
+		for (auto &kv : v)
+			kv.second = (uint64_t)((double)kv.second * scale + 0.5);
 	size_t n = std::min<size_t>(v.size(), IX_MAX_FACET_VALUES);
 
 	std::partial_sort(v.begin(), v.begin() + (ptrdiff_t)n, v.end(),
@@ -462,12 +497,44 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 
 		run(x->db, spec, filters(spec, b.build(root, true)), spec->facets ? &spy2 : NULL, r);
 		out->relaxed = 1;
-		for (unsigned f = 0; f < IXX_NFACETS; f++)
-			spy.counts[f].swap(spy2.counts[f]);
+		spy.docs.swap(spy2.docs);
 	}
 	out->partial = r.partial;
 	out->total = r.mset.get_matches_estimated();
 	out->total_exact = r.mset.get_matches_lower_bound() == r.mset.get_matches_upper_bound();
+	// the matcher looks at every match until it has seen check_at_least:
+	// fewer seen means all were, and the spy's list is the whole answer
+	uint64_t uncollapsed_est = r.mset.get_uncollapsed_matches_estimated();
+	bool all_seen = spec->facets && spy.docs.size() < IX_COUNT_AT_LEAST && !r.partial;
+	if (spec->facets) {
+		if (!std::is_sorted(spy.docs.begin(), spy.docs.end()))
+			std::sort(spy.docs.begin(), spy.docs.end());
+		spy.count(x->db);
+	}
+	if (all_seen) {
+		// what the matcher kept of all it saw: exact
+		out->total = r.mset.get_matches_lower_bound();
+		out->total_exact = 1;
+	} else if (spec->facets && !spy.docs.empty() && spy.docs.back() > 0) {
+		// Xapian's estimate assumes the words independent (they are
+		// not: "lịch" comes with "sử"), an extrapolation from how far
+		// into the docids the matches seen went assumes them spread
+		// evenly (they are not: docids follow the libraries' imports):
+		// both tend to fall short, so the larger one
+		double seen = (double)spy.docs.size();
+		double recs = seen * (double)x->db.get_lastdocid() / (double)spy.docs.back();
+		double works = (double)r.mset.get_matches_lower_bound() / seen;
+
+		recs = std::max<double>(recs, (double)r.mset.get_uncollapsed_matches_estimated());
+		recs = std::min<double>(recs, (double)r.mset.get_uncollapsed_matches_upper_bound());
+		recs = std::max<double>(recs, (double)r.mset.get_uncollapsed_matches_lower_bound());
+		if (spec->group == IX_GROUP_WORK && !spec->work)
+			out->total = std::max<uint64_t>((uint64_t)(recs * works + 0.5),
+							r.mset.get_matches_lower_bound());
+		else
+			out->total = (uint64_t)(recs + 0.5);
+		uncollapsed_est = (uint64_t)(recs + 0.5);
+	}
 	if (root && (out->corrected || out->total < FEW))
 		out->suggest = b.suggest(spec->q, root, out->total > 0);
 	out->hits = (struct ixx_hit *)calloc(r.mset.size() ? r.mset.size() : 1, sizeof(struct ixx_hit));
@@ -483,12 +550,29 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		memcpy(h->data, data.data(), data.size());
 		h->data[data.size()] = '\0';
 		h->len = data.size();
-		h->editions = spec->group == IX_GROUP_WORK && !spec->work ? it.get_collapse_count() + 1 : 1;
+		if (spec->group == IX_GROUP_WORK && !spec->work) {
+			// every edition of the work in the index (the collapse
+			// count is only a lower bound past IX_COUNT_AT_LEAST)
+			std::string key = it.get_collapse_key();
+			Xapian::doccount n = key.empty() ? 1 : x->db.get_termfreq("XW" + key);
+
+			h->editions = std::max<unsigned>(it.get_collapse_count() + 1, n);
+		} else {
+			h->editions = 1;
+		}
 		out->nhits++;
 	}
-	if (spec->facets)
+	if (spec->facets) {
+		// past IX_COUNT_AT_LEAST the documents looked at stand for all
+		// the matches: their counts are scaled up (estimates)
+		uint64_t est = uncollapsed_est;
+		double scale = all_seen || spy.docs.empty() || est <= spy.docs.size()
+				       ? 1.0 : (double)est / (double)spy.docs.size();
+
+		out->counts_exact = all_seen;
 		for (unsigned f = 0; f < IXX_NFACETS; f++)
-			top_values(spy.counts[f], out, f);
+			top_values(spy.counts[f], out, f, scale);
+	}
 	return 0;
 }
 

@@ -188,7 +188,9 @@ m search --json --size 100 --filter material=book >"$T/works.json"
 W=$(js "[r['work'] for r in d['results'] if r['editions'] > 1][0]" <"$T/works.json")
 N=$(js "[r['editions'] for r in d['results'] if r['editions'] > 1][0]" <"$T/works.json")
 check_eq "--work lists the work's editions" "$N" \
-	"$(m search --json --work "$W" --filter material=book | js "len(d['results'])")"
+	"$(m search --json --work "$W" "" | js "len(d['results'])")"
+check_eq "--work with the query: the editions that match it" "true" \
+	"$(m search --json --work "$W" --filter material=book | js "0 < len(d['results']) <= $N and all(r['work'] == '$W' for r in d['results'])")"
 check_eq "group=none counts records, group=work works" "True" \
 	"$(a=$(m search --json --filter material=book | js "d['total']"); b=$(m search --json --group none --filter material=book | js "d['total']"); [ "$a" -lt "$b" ] && echo True)"
 
