@@ -29,6 +29,8 @@ void ixx_close(struct ixx_db *db);
 /* ix_searcher_refresh: 1 changed, 0 unchanged, or an error. */
 int ixx_refresh(struct ixx_db *db, struct mc_error *err);
 int ixx_info(struct ixx_db *db, struct ix_info *ret, struct mc_error *err);
+/* The revision of the database as this reader sees it (0 on an error). */
+uint64_t ixx_revision(struct ixx_db *db);
 
 struct ixx_spec {
 	struct ix_query *q;               /* NULL or q->root NULL: every document */

@@ -21,11 +21,90 @@ struct label {
 	char *id, *name;
 };
 
+#define CACHE_MAX 64u         /* facet answers remembered per searcher */
+
+/* The facet counts and total of a request, for its other pages: counting
+ * is most of a search's cost, paging through an answer should not repeat
+ * it. Valid for one revision of the index. */
+struct cached {
+	char *key;            /* the request but its page (canonical), or NULL */
+	uint64_t rev;
+	json_t *facets;
+	uint64_t total;
+	int total_exact;
+	uint64_t used;        /* for least recently used */
+};
+
 struct ix_searcher {
 	struct ixx_db *db;
 	struct label labels[LABELS_MAX];  /* library id -> name, from the holdings */
 	size_t nlabels;
+	struct cached cache[CACHE_MAX];
+	uint64_t tick;
 };
+
+static void cache_clear(struct ix_searcher *s)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++) {
+		free(s->cache[i].key);
+		json_decref(s->cache[i].facets);
+		memset(&s->cache[i], 0, sizeof(s->cache[i]));
+	}
+}
+
+static struct cached *cache_find(struct ix_searcher *s, const char *key, uint64_t rev)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++)
+		if (s->cache[i].key && s->cache[i].rev == rev && strcmp(s->cache[i].key, key) == 0) {
+			s->cache[i].used = ++s->tick;
+			return &s->cache[i];
+		}
+	return NULL;
+}
+
+/* Remember (a copy of) facets; on failure nothing is remembered. */
+static void cache_put(struct ix_searcher *s, const char *key, uint64_t rev, const json_t *facets,
+		      uint64_t total, int total_exact)
+{
+	struct cached *c = &s->cache[0];
+	size_t i;
+
+	for (i = 1; i < CACHE_MAX; i++)
+		if (s->cache[i].used < c->used)
+			c = &s->cache[i];
+	free(c->key);
+	json_decref(c->facets);
+	c->key = strdup(key);
+	c->facets = json_deep_copy(facets);
+	if (!c->key || !c->facets) {
+		free(c->key);
+		json_decref(c->facets);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	c->rev = rev;
+	c->total = total;
+	c->total_exact = total_exact;
+	c->used = ++s->tick;
+}
+
+/* The request without its page and size, as a cache key. 0 or an error. */
+static int cache_key(const struct ix_query *q, const struct ix_search_req *req, struct mc_buf *k)
+{
+	size_t i;
+	int rc;
+
+	rc = ix_query_dump(q, k);
+	rc = rc ? rc : mc_buf_addf(k, "\x1eg%d\x1ey%d-%d\x1ew%s", req->group, req->year_from,
+				  req->year_to, req->work ? req->work : "");
+	for (i = 0; i < req->nfilters && !rc; i++)
+		rc = mc_buf_addf(k, "\x1e%s=%s", req->filters[i].facet, req->filters[i].value);
+	return rc;
+}
 
 static void labels_clear(struct ix_searcher *s)
 {
@@ -114,6 +193,7 @@ void ix_searcher_close(struct ix_searcher *s)
 	if (!s)
 		return;
 	labels_clear(s);
+	cache_clear(s);
 	ixx_close(s->db);
 	free(s);
 }
@@ -124,8 +204,10 @@ int ix_searcher_refresh(struct ix_searcher *s, struct mc_error *err)
 
 	mc_error_clear(err);
 	rc = ixx_refresh(s->db, err);
-	if (rc == 1)
+	if (rc == 1) {
 		labels_clear(s);  /* a library may have been renamed */
+		cache_clear(s);
+	}
 	return rc;
 }
 
@@ -229,7 +311,9 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	struct ixx_spec spec;
 	struct ixx_out out;
 	struct ix_query *q = NULL;
-	struct mc_buf dym;
+	struct mc_buf dym, key;
+	struct cached *hit = NULL;
+	uint64_t rev = 0;
 	json_t *res = NULL, *results, *j;
 	double t0 = mc_time_mono();
 	size_t i;
@@ -238,6 +322,7 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	mc_error_clear(err);
 	memset(&out, 0, sizeof(out));
 	mc_buf_init(&dym, 4 * IX_MAX_QUERY_BYTES + 256);
+	mc_buf_init(&key, 8 * IX_MAX_QUERY_BYTES + IX_MAX_FILTERS * (IX_MAX_FILTER_BYTES + 16));
 	if ((rc = check_req(req, err)) != 0)
 		return rc;
 	if ((rc = ix_query_parse(req->q ? req->q : "", req->q ? req->qlen : 0, &q, err)) != 0)
@@ -258,8 +343,21 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	spec.sort = req->sort;
 	spec.group = req->work ? IX_GROUP_NONE : req->group;
 	spec.facets = !req->no_facets;
+	if (spec.facets) {
+		rev = ixx_revision(s->db);
+		if (cache_key(q, req, &key) == 0)
+			hit = cache_find(s, key.data, rev);
+		else
+			mc_buf_free(&key);  /* no key: no caching */
+		if (hit)
+			spec.facets = 0;
+	}
 	if ((rc = ixx_search(s->db, &spec, &out, err)) != 0)
 		goto done;
+	if (hit) {
+		out.total = hit->total;
+		out.total_exact = hit->total_exact;
+	}
 	rc = -ENOMEM;
 	results = json_array();
 	res = json_pack("{s:I, s:b, s:I, s:I, s:s, s:o}", "total", (json_int_t)out.total,
@@ -281,8 +379,15 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 		    json_array_append_new(results, j))
 			goto done;
 	}
-	if (spec.facets) {
-		if (!(j = facets_json(s, &out)) || json_object_set_new(res, "facets", j))
+	if (hit) {
+		if (!(j = json_deep_copy(hit->facets)) || json_object_set_new(res, "facets", j))
+			goto done;
+	} else if (spec.facets) {
+		if (!(j = facets_json(s, &out)))
+			goto done;
+		if (key.data && !out.partial)
+			cache_put(s, key.data, rev, j, out.total, out.total_exact);
+		if (json_object_set_new(res, "facets", j))
 			goto done;
 	} else if (json_object_set_new(res, "facets", json_pack("{s:s}", "counts", "editions"))) {
 		goto done;
@@ -307,6 +412,7 @@ done:
 	ixx_out_free(&out);
 	ix_query_free(q);
 	mc_buf_free(&dym);
+	mc_buf_free(&key);
 	return rc;
 }
 

@@ -35,7 +35,7 @@ const Xapian::doccount SPELL_RATIO = 4;  // a correction of a known word: this m
 const unsigned RELAX_SUBSETS_MAX = 5;  // up to this many words: "all but one"
 
 const Xapian::valueno SLOT_YEAR = 0, SLOT_TITLE = 1, SLOT_WORK = 2, SLOT_LIBS = 4,
-		      SLOT_FACET0 = 10;
+		      SLOT_FACET0 = 10, SLOT_FACETS = 17;
 
 }  // namespace
 
@@ -348,8 +348,49 @@ public:
 		}
 	}
 
+	// one pass over the slot of all facets ("library:x\x1fyear:1990..."),
+	// where the index has it
+	void count_all(Xapian::Database &db)
+	{
+		std::unordered_map<std::string, uint64_t> whole;
+		Xapian::ValueIterator v = db.valuestream_begin(SLOT_FACETS), end = db.valuestream_end(SLOT_FACETS);
+
+		for (Xapian::docid did : docs) {
+			if (v == end)
+				break;
+			if (v.get_docid() < did)
+				v.skip_to(did);
+			if (v == end)
+				break;
+			if (v.get_docid() == did)
+				whole[*v]++;
+		}
+		for (const auto &kv : whole) {
+			size_t start = 0;
+			while (start < kv.first.size()) {
+				size_t e = kv.first.find('\x1f', start);
+				if (e == std::string::npos)
+					e = kv.first.size();
+				size_t colon = kv.first.find(':', start);
+				if (colon != std::string::npos && colon < e) {
+					for (unsigned f = 0; f < IXX_NFACETS; f++)
+						if (kv.first.compare(start, colon - start, ixx_facet_names[f]) == 0 &&
+						    std::strlen(ixx_facet_names[f]) == colon - start) {
+							counts[f][kv.first.substr(colon + 1, e - colon - 1)] += kv.second;
+							break;
+						}
+				}
+				start = e + 1;
+			}
+		}
+	}
+
 	void count(Xapian::Database &db)
 	{
+		if (db.get_value_freq(SLOT_FACETS) > 0) {
+			count_all(db);
+			return;
+		}
 		for (unsigned f = 0; f < IXX_NFACETS; f++) {
 			Xapian::valueno slot = f + 1 < IXX_NFACETS ? SLOT_FACET0 + f : SLOT_YEAR;
 			// each distinct value (a \x1f-separated list) once, split after
@@ -660,6 +701,15 @@ extern "C" int ixx_info(struct ixx_db *x, struct ix_info *ret, struct mc_error *
 		} catch (...) {
 			return fail_nomem(err);
 		}
+	}
+}
+
+extern "C" uint64_t ixx_revision(struct ixx_db *x)
+{
+	try {
+		return x->db.get_revision();
+	} catch (...) {
+		return 0;
 	}
 }
 
