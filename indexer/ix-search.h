@@ -95,8 +95,10 @@ struct ix_search_req {
  * ("relaxed": no record had every word, so most of them were asked for;
  * "editions": the editions of the result's work in the index, whatever
  * the query and filters (1 with group none: what work=<work> lists);
- * "corrected": a word no record has was also searched as its spelling
- * correction, did_you_mean shows it; "partial": the time limit cut the
+ * "corrected": words were also searched as their likely corrections (each
+ * swap of two adjacent letters some records have, Xapian's spelling
+ * suggestion) because no record has them or the query found little;
+ * did_you_mean shows the query with the most frequent corrections; "partial": the time limit cut the
  * match; facet values by count, at most IX_MAX_FACET_VALUES each, the
  * library's label is its name). A filter's facet may also be "year". 0; MC_E_USAGE (a bad request:
  * err->msg is the message for the reader); MC_E_TOOBIG (a limit above);

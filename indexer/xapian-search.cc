@@ -27,6 +27,7 @@ namespace {
 // Weights of the boosts beside the folded words that decide what matches.
 const double W_ACCENT = 2.0;    // the marks the reader typed
 const double W_TITLE = 1.0;     // the word in the title (XT)
+const double W_NAME = 1.0;      // the word in a name (XA): "three title words and the author"
 const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields)
 const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent)
 const unsigned SPELL_MIN = 3;       // shorter words get no spelling correction
@@ -81,70 +82,36 @@ class Builder {
 public:
 	Builder(Xapian::Database &db_) : db(db_) {}
 
-	// The typo fallback: a word no document has gets its spelling
-	// correction beside it.
-	void fix_unknown(struct ix_query *q, struct ix_qnode *n, int *corrected)
-	{
-		if (!n)
-			return;
-		if (n->kind == IX_Q_WORD || n->kind == IX_Q_PHRASE) {
-			if (n->kind == IX_Q_WORD && n->wildcard)
-				return;
-			for (size_t i = 0; i < n->nwords; i++) {
-				struct ix_qword *w = &n->words[i];
-
-				if (std::strlen(w->fold) < SPELL_MIN || db.get_termfreq(w->fold) != 0)
-					continue;
-				std::string s = db.get_spelling_suggestion(w->fold, 2);
-				if (s.empty() || s == w->fold)
-					continue;
-				w->fix = mc_arena_strndup(q->arena, s.data(), s.size());
-				if (w->fix)
-					*corrected = 1;
-			}
-			return;
-		}
-		for (size_t i = 0; i < n->nkids; i++)
-			fix_unknown(q, n->kids[i], corrected);
-	}
-
-	// Did-you-mean: a correction for every word that has one.
-	int suggest(struct ix_query *q, struct ix_qnode *n, bool found)
+	// The typo fallback: a word gets its likely corrections beside it
+	// (ORed in): each swap of two adjacent letters that some records have,
+	// and Xapian's spelling suggestion (the folded title and name words).
+	// known false: only words no record has; true (the query found
+	// little): also words some have, corrected to much more frequent
+	// ones. The most frequent correction is the word's fix (did-you-mean).
+	// 1 if some word got one.
+	int correct(struct ix_query *q, struct ix_qnode *n, bool known)
 	{
 		int any = 0;
 
-		if (!n)
+		if (!n || n->kind == IX_Q_NOT)
 			return 0;
 		if (n->kind == IX_Q_WORD || n->kind == IX_Q_PHRASE) {
 			if (n->kind == IX_Q_WORD && n->wildcard)
 				return 0;
-			for (size_t i = 0; i < n->nwords; i++) {
-				struct ix_qword *w = &n->words[i];
-
-				if (w->fix) {
-					any = 1;
-					continue;
-				}
-				if (std::strlen(w->fold) < SPELL_MIN)
-					continue;
-				std::string s = db.get_spelling_suggestion(w->fold, 2);
-				if (s.empty() || s == w->fold)
-					continue;
-				// a word some records have is only corrected to a
-				// much more frequent one
-				if (found && db.get_termfreq(s) <= SPELL_RATIO * db.get_termfreq(w->fold))
-					continue;
-				w->fix = mc_arena_strndup(q->arena, s.data(), s.size());
-				if (w->fix)
-					any = 1;
-			}
+			for (size_t i = 0; i < n->nwords; i++)
+				any |= correct_word(q, &n->words[i], known);
 			return any;
 		}
-		if (n->kind == IX_Q_NOT)
-			return 0;
 		for (size_t i = 0; i < n->nkids; i++)
-			any |= suggest(q, n->kids[i], found);
+			any |= correct(q, n->kids[i], known);
 		return any;
+	}
+
+	// the alternatives of a word, for building
+	const std::vector<std::string> *alts_of(const struct ix_qword *w) const
+	{
+		auto it = alts.find(w);
+		return it == alts.end() ? NULL : &it->second;
 	}
 
 	Xapian::Query build(const struct ix_qnode *n, bool relax = false)
@@ -187,6 +154,49 @@ public:
 
 private:
 	Xapian::Database &db;
+	std::unordered_map<const struct ix_qword *, std::vector<std::string>> alts;
+
+	int correct_word(struct ix_query *q, struct ix_qword *w, bool known)
+	{
+		std::string word(w->fold);
+		Xapian::doccount tf = db.get_termfreq(word), best_tf = 0, min_tf;
+		std::vector<std::string> &v = alts[w];
+		std::string best;
+
+		if (word.size() < SPELL_MIN || (!known && tf != 0) || !v.empty())
+			return 0;
+		min_tf = tf ? SPELL_RATIO * tf + 1 : 1;
+		for (size_t i = 0; i + 1 < word.size(); i++) {
+			if ((unsigned char)word[i] >= 0x80 || (unsigned char)word[i + 1] >= 0x80 ||
+			    word[i] == word[i + 1])
+				continue;
+			std::string t = word;
+			std::swap(t[i], t[i + 1]);
+			Xapian::doccount f = db.get_termfreq(t);
+			if (f >= min_tf) {
+				v.push_back(t);
+				if (f > best_tf) {
+					best_tf = f;
+					best = t;
+				}
+			}
+		}
+		std::string s = db.get_spelling_suggestion(word, 2);
+		if (!s.empty() && s != word && std::find(v.begin(), v.end(), s) == v.end()) {
+			Xapian::doccount f = db.get_termfreq(s);
+			if (f >= min_tf) {
+				v.push_back(s);
+				if (f > best_tf) {
+					best_tf = f;
+					best = s;
+				}
+			}
+		}
+		if (v.empty())
+			return 0;
+		w->fix = mc_arena_strndup(q->arena, best.data(), best.size());
+		return 1;
+	}
 
 	static Xapian::Query scaled(const Xapian::Query &q, double w)
 	{
@@ -202,11 +212,17 @@ private:
 			return Xapian::Query(Xapian::Query::OP_WILDCARD, p + w.fold, WILDCARD_MAX,
 					     Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT);
 		Xapian::Query base(p + w.fold);
-		if (w.fix)
-			base = Xapian::Query(Xapian::Query::OP_OR, base, Xapian::Query(p + w.fix));
+		if (const std::vector<std::string> *alt = alts_of(&w)) {
+			std::vector<Xapian::Query> v{base};
+			for (const std::string &a : *alt)
+				v.push_back(Xapian::Query(p + a));
+			base = Xapian::Query(Xapian::Query::OP_OR, v.begin(), v.end());
+		}
 		std::vector<Xapian::Query> boost;
-		if (f == IX_QF_ANY)
+		if (f == IX_QF_ANY) {
 			boost.push_back(scaled(Xapian::Query("XT" + std::string(w.fold)), W_TITLE));
+			boost.push_back(scaled(Xapian::Query("XA" + std::string(w.fold)), W_NAME));
+		}
 		if (w.marks && std::strcmp(w.acc, w.fold) != 0)
 			boost.push_back(scaled(Xapian::Query(p + w.acc), W_ACCENT));
 		if (boost.empty())
@@ -225,8 +241,12 @@ private:
 			const struct ix_qword &w = n->words[i];
 			Xapian::Query t(p + w.fold);
 
-			if (w.fix)
-				t = Xapian::Query(Xapian::Query::OP_OR, t, Xapian::Query(p + w.fix));
+			if (const std::vector<std::string> *alt = alts_of(&w)) {
+				std::vector<Xapian::Query> v{t};
+				for (const std::string &a : *alt)
+					v.push_back(Xapian::Query(p + a));
+				t = Xapian::Query(Xapian::Query::OP_OR, v.begin(), v.end());
+			}
 			fold.push_back(t);
 			acc.push_back(Xapian::Query(p + w.acc));
 			marks = marks || (w.marks && std::strcmp(w.acc, w.fold) != 0);
@@ -529,9 +549,17 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 	run_result r;
 
 	if (root)
-		b.fix_unknown(spec->q, root, &out->corrected);
+		out->corrected = b.correct(spec->q, root, false);
 	Xapian::Query q = root ? b.build(root) : Xapian::Query::MatchAll;
 	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
+	if (root && r.mset.get_matches_estimated() < FEW && b.correct(spec->q, root, true)) {
+		// little found: the corrections of known words too
+		FacetSpy spy2;
+
+		run(x->db, spec, filters(spec, b.build(root)), spec->facets ? &spy2 : NULL, r);
+		spy.docs.swap(spy2.docs);
+		out->corrected = 1;
+	}
 	if (r.mset.get_matches_estimated() == 0 && root && Builder::positives(root) >= 2 &&
 	    root->kind == IX_Q_AND) {
 		FacetSpy spy2;
@@ -576,8 +604,7 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 			out->total = (uint64_t)(recs + 0.5);
 		uncollapsed_est = (uint64_t)(recs + 0.5);
 	}
-	if (root && (out->corrected || out->total < FEW))
-		out->suggest = b.suggest(spec->q, root, out->total > 0);
+	out->suggest = out->corrected;
 	out->hits = (struct ixx_hit *)calloc(r.mset.size() ? r.mset.size() : 1, sizeof(struct ixx_hit));
 	if (!out->hits)
 		throw std::bad_alloc();
