@@ -107,8 +107,11 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	      struct mc_error *err);
 
 /* Autocomplete titles and authors starting with q (the last word may be
- * partial). *ret: {"q", "suggestions": [{"text", "kind": "title"|"author",
- * "count"}]}. Same errors as ix_search. */
+ * partial; folded comparison). *ret: {"q", "suggestions": [{"text", "kind":
+ * "title"|"author", "count"}]}, by count: a title (the main title, before
+ * " : ") counts the editions of its works, a name the records it was seen
+ * on, among the first 50 matches of each kind (typing must stay fast).
+ * Same errors as ix_search. */
 int ix_suggest(struct ix_searcher *s, const char *q, size_t qlen, json_t **ret,
 	       struct mc_error *err);
 

@@ -29,6 +29,8 @@ void ixx_close(struct ixx_db *db);
 /* ix_searcher_refresh: 1 changed, 0 unchanged, or an error. */
 int ixx_refresh(struct ixx_db *db, struct mc_error *err);
 int ixx_info(struct ixx_db *db, struct ix_info *ret, struct mc_error *err);
+/* Documents with work key work (its editions in the index); at least 1. */
+uint64_t ixx_work_editions(struct ixx_db *db, const char *work);
 /* The revision of the database as this reader sees it (0 on an error). */
 uint64_t ixx_revision(struct ixx_db *db);
 

@@ -12,7 +12,7 @@
 #include "ix-text.h"
 #include "search-internal.h"
 
-#define SUGGEST_DOCS 100u     /* documents looked at per kind for ix_suggest */
+#define SUGGEST_DOCS 50u      /* documents looked at per kind for ix_suggest */
 #define SUGGEST_KEYS 256u     /* distinct titles / names counted */
 
 #define LABELS_MAX 512u       /* library names remembered per searcher */
@@ -449,13 +449,19 @@ static void fold_text(const char *s, size_t len, struct fold_words *f)
 	ix_text_words(s, len, fold_cb, f);
 }
 
+#define SUGG_WORKS 8u         /* works remembered per title suggestion */
+
 struct sugg {
 	char *text, *key;
 	const char *kind;
 	uint64_t count;
+	char works[SUGG_WORKS][24];  /* titles: the works counted */
+	size_t nworks;
 };
 
 struct sugg_ctx {
+	struct ixx_db *db;
+	const char *work;            /* the document's work key, or NULL */
 	struct fold_words *qw, *tw;  /* the query's words; scratch for a candidate */
 	int partial;
 	const char *kind;
@@ -483,18 +489,79 @@ static int starts_with(struct sugg_ctx *c, const char *text)
 	return 1;
 }
 
-static void count_text(struct sugg_ctx *c, const char *text)
+/* The main title: before " : ", " / ", " = " or " ; " (ISBD). */
+static size_t main_len(const char *t)
 {
-	char key[1024];
-	size_t i, k = 0;
+	static const char *const seps[] = { " : ", " / ", " = ", " ; " };
+	size_t n = strlen(t), i;
 
-	if (!text || !*text || !starts_with(c, text))
+	for (i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		const char *p = strstr(t, seps[i]);
+
+		if (p && (size_t)(p - t) < n)
+			n = (size_t)(p - t);
+	}
+	return n;
+}
+
+/* 1 when the text has lower-case letters (not typed in capitals). */
+static int has_lower(const char *t)
+{
+	for (; *t; t++)
+		if (*t >= 'a' && *t <= 'z')
+			return 1;
+	return 0;
+}
+
+/* A title counts the editions of each of its works once (the index knows
+ * how many: the work key's term), a name each record it was seen on. */
+static void sugg_count(struct sugg_ctx *c, struct sugg *g)
+{
+	size_t i;
+
+	if (!c->work || !*c->work || strlen(c->work) >= sizeof(g->works[0])) {
+		g->count++;
+		return;
+	}
+	for (i = 0; i < g->nworks; i++)
+		if (strcmp(g->works[i], c->work) == 0)
+			return;
+	if (g->nworks < SUGG_WORKS)
+		memcpy(g->works[g->nworks++], c->work, strlen(c->work) + 1);
+	g->count += ixx_work_editions(c->db, c->work);
+}
+
+static void count_text(struct sugg_ctx *c, const char *full)
+{
+	char key[1024], text[1024];
+	size_t i, k = 0, n;
+
+	if (!full || !*full)
+		return;
+	n = strcmp(c->kind, "title") == 0 ? main_len(full) : strlen(full);
+	if (n >= sizeof(text)) {
+		n = sizeof(text) - 1;
+		while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
+			n--;  /* cut at a character boundary */
+	}
+	memcpy(text, full, n);
+	text[n] = '\0';
+	if (!starts_with(c, text))
 		return;
 	for (i = 0; i < c->tw->n && k + 1 < sizeof(key); i++)
 		k += (size_t)snprintf(key + k, sizeof(key) - k, "%s%s", i ? " " : "", c->tw->w[i]);
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].kind == c->kind && strcmp(c->v[i].key, key) == 0) {
-			c->v[i].count++;
+			sugg_count(c, &c->v[i]);
+			/* shown as most catalogues write it, not in capitals */
+			if (!has_lower(c->v[i].text) && has_lower(text)) {
+				char *t = strdup(text);
+
+				if (t) {
+					free(c->v[i].text);
+					c->v[i].text = t;
+				}
+			}
 			return;
 		}
 	if (c->n == SUGGEST_KEYS)
@@ -508,7 +575,9 @@ static void count_text(struct sugg_ctx *c, const char *text)
 		return;
 	}
 	c->v[c->n].kind = c->kind;
-	c->v[c->n].count = 1;
+	c->v[c->n].count = 0;
+	c->v[c->n].nworks = 0;
+	sugg_count(c, &c->v[c->n]);
 	c->n++;
 }
 
@@ -521,7 +590,9 @@ static void sugg_doc(void *ctx, const char *data, size_t len)
 	if (!j)
 		return;
 	if (strcmp(c->kind, "title") == 0) {
+		c->work = json_string_value(json_object_get(j, "work"));
 		count_text(c, json_string_value(json_object_get(j, "title")));
+		c->work = NULL;
 	} else {
 		names = json_object_get(j, "names");
 		json_array_foreach(names, i, v) {
@@ -581,6 +652,7 @@ int ix_suggest(struct ix_searcher *s, const char *q, size_t qlen, json_t **ret,
 	}
 	c.qw = qw;
 	c.tw = tw;
+	c.db = s->db;
 	/* the last word is partial unless a space (or other separator) follows it */
 	c.partial = qlen > 0 && ((unsigned char)q[qlen - 1] >= 0x80 ||
 				 (q[qlen - 1] >= '0' && q[qlen - 1] <= '9') ||

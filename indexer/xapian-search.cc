@@ -731,6 +731,15 @@ extern "C" int ixx_info(struct ixx_db *x, struct ix_info *ret, struct mc_error *
 	}
 }
 
+extern "C" uint64_t ixx_work_editions(struct ixx_db *x, const char *work)
+{
+	try {
+		return std::max<Xapian::doccount>(1, x->db.get_termfreq(std::string("XW") + work));
+	} catch (...) {
+		return 1;
+	}
+}
+
 extern "C" uint64_t ixx_revision(struct ixx_db *x)
 {
 	try {
@@ -831,7 +840,10 @@ extern "C" int ixx_prefix_docs(struct ixx_db *x, const char *prefix, const char 
 			}
 			Xapian::Enquire enq(x->db);
 			enq.set_query(Xapian::Query(Xapian::Query::OP_AND, v.begin(), v.end()));
-			enq.set_sort_by_relevance_then_value(SLOT_LIBS, true);
+			// the first max matches, unweighted: typing must stay fast
+			// (a short prefix expands to many terms)
+			enq.set_weighting_scheme(Xapian::BoolWeight());
+			enq.set_docid_order(Xapian::Enquire::ASCENDING);
 			enq.set_time_limit(IX_QUERY_TIME_MS / 1000.0);
 			Xapian::MSet m = enq.get_mset(0, max);
 			for (Xapian::MSetIterator it = m.begin(); it != m.end(); ++it) {
