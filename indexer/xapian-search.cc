@@ -68,6 +68,15 @@ bool same_file(const struct stat &a, const struct stat &b)
 	       a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
+// Every document: a new query each time. Xapian 1.4's static
+// Query::MatchAll has a reference count that is not atomic, so copies of it
+// in two threads (two server workers) race; the empty term is the same
+// query without the shared object.
+Xapian::Query match_all()
+{
+	return Xapian::Query(std::string());
+}
+
 std::string prefix_of(enum ix_qfield f)
 {
 	switch (f) {
@@ -126,7 +135,7 @@ public:
 		case IX_Q_YEAR:
 			return year(n->year_from, n->year_to);
 		case IX_Q_NOT:
-			return Xapian::Query(Xapian::Query::OP_AND_NOT, Xapian::Query::MatchAll,
+			return Xapian::Query(Xapian::Query::OP_AND_NOT, match_all(),
 					     build(n->kids[0]));
 		case IX_Q_OR: {
 			std::vector<Xapian::Query> v;
@@ -304,7 +313,7 @@ private:
 		}
 		Xapian::Query q;
 		if (pos.empty())
-			q = Xapian::Query::MatchAll;
+			q = match_all();
 		else if (!relax || pos.size() < 2)
 			q = Xapian::Query(Xapian::Query::OP_AND, pos.begin(), pos.end());
 		else if (pos.size() <= 2 || pos.size() > RELAX_SUBSETS_MAX)
@@ -550,7 +559,7 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 
 	if (root)
 		out->corrected = b.correct(spec->q, root, false);
-	Xapian::Query q = root ? b.build(root) : Xapian::Query::MatchAll;
+	Xapian::Query q = root ? b.build(root) : match_all();
 	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
 	if (root && r.mset.get_matches_estimated() < FEW && b.correct(spec->q, root, true)) {
 		// little found: the corrections of known words too
