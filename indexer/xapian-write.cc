@@ -382,15 +382,36 @@ int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 
 } // extern "C"
 
-extern "C" int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *docs, struct mc_error *err)
+extern "C" int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *rcursor, uint64_t *docs,
+			struct mc_error *err)
 {
 	try {
 		Xapian::Database db(dir, Xapian::DB_BACKEND_GLASS);
 		std::string v = db.get_metadata("mucluc.cursor");
 
 		*cursor = v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 10);
+		v = db.get_metadata("mucluc.record_cursor");
+		*rcursor = v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 10);
 		*docs = db.get_doccount();
 		return 0;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_other(err);
+	}
+}
+
+extern "C" int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_error *err)
+{
+	try {
+		Xapian::TermIterator it = db->db.spellings_begin();
+		Xapian::doccount f = 0;
+
+		it.skip_to(w);
+		if (it != db->db.spellings_end() && *it == w)
+			f = it.get_termfreq();
+
+		return f > 0x7fffffff ? 0x7fffffff : (int)f;
 	} catch (const Xapian::Error &e) {
 		return fail_xapian(err, e);
 	} catch (...) {
