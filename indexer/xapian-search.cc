@@ -505,12 +505,19 @@ void run(Xapian::Database &db, const struct ixx_spec *spec, const Xapian::Query 
 	enq.set_query(q);
 	if (spec->group == IX_GROUP_WORK && !spec->work)
 		enq.set_collapse_key(SLOT_WORK, 1);
+	// records without a year (or title) sort last either way: a missing
+	// value is "\xff" going up, "" going down
+	Xapian::MultiValueKeyMaker keys;
 	switch (spec->sort) {
-	case IX_SORT_YEAR: enq.set_sort_by_value_then_relevance(SLOT_YEAR, false); break;
-	case IX_SORT_YEAR_DESC: enq.set_sort_by_value_then_relevance(SLOT_YEAR, true); break;
-	case IX_SORT_TITLE: enq.set_sort_by_value_then_relevance(SLOT_TITLE, false); break;
-	default: enq.set_sort_by_relevance_then_value(SLOT_LIBS, true); break;
+	case IX_SORT_YEAR: keys.add_value(SLOT_YEAR, false, "\xff"); break;
+	case IX_SORT_YEAR_DESC: keys.add_value(SLOT_YEAR, true, ""); break;
+	case IX_SORT_TITLE: keys.add_value(SLOT_TITLE, false, "\xff"); break;
+	default: break;
 	}
+	if (spec->sort == IX_SORT_RELEVANCE)
+		enq.set_sort_by_relevance_then_value(SLOT_LIBS, true);
+	else
+		enq.set_sort_by_key_then_relevance(&keys, false);
 	enq.set_time_limit(limit);
 	if (spy)
 		enq.add_matchspy(spy);

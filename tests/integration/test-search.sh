@@ -182,6 +182,10 @@ check_eq "sort=year: years go up" "true" \
 	"$(m search --json --group none --size 100 --sort year "$(get AUTHOR)" | js "[r['year'] for r in d['results'] if r.get('year')] == sorted(r['year'] for r in d['results'] if r.get('year'))")"
 check_eq "sort=-year: years go down" "true" \
 	"$(m search --json --group none --size 100 --sort -year "$(get AUTHOR)" | js "[r['year'] for r in d['results'] if r.get('year')] == sorted((r['year'] for r in d['results'] if r.get('year')), reverse=True)")"
+check_eq "sort=year: records without a year last" "true" \
+	"$(m search --json --group none --size 100 --sort year "$(get AUTHOR)" | js "(lambda y: y == sorted(y, key=lambda v: v is None))([r.get('year') for r in d['results']])")"
+check_eq "sort=-year: records without a year last" "true" \
+	"$(m search --json --group none --size 100 --sort -year "$(get AUTHOR)" | js "(lambda y: y == sorted(y, key=lambda v: v is None))([r.get('year') for r in d['results']])")"
 check "sort=title" m search --sort title "$(get AUTHOR)"
 # a work with several editions: its count, and --work lists them
 m search --json --size 100 --filter material=book >"$T/works.json"
