@@ -36,6 +36,9 @@ EOF
 }
 
 check "init" m init
+m search lich su >"$T/noidx.out" 2>&1
+check_eq "no index yet: exit 2, saying what to run" "2 1" \
+	"$? $(grep -c "run 'mucluc index' first" "$T/noidx.out")"
 ok_all=1
 while IFS=$'\t' read -r id file format encoding records; do
 	[ "$id" = id ] && continue
