@@ -29,6 +29,7 @@ const double W_ACCENT = 2.0;    // the marks the reader typed
 const double W_TITLE = 1.0;     // the word in the title (XT)
 const double W_NAME = 1.0;      // the word in a name (XA): "three title words and the author"
 const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields)
+const double BM25_K1 = 0.6, BM25_B = 0.9;
 const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent)
 const unsigned SPELL_MIN = 3;       // shorter words get no spelling correction
 const uint64_t FEW = 3;             // fewer results than this: suggest a correction
@@ -503,6 +504,11 @@ void run(Xapian::Database &db, const struct ixx_spec *spec, const Xapian::Query 
 	double limit = IX_QUERY_TIME_MS / 1000.0, t0 = now_s();
 
 	enq.set_query(q);
+	// BM25 with less weight for repeats (k1 0.6) and more for short
+	// records (b 0.9): a title typed whole finds "Nhập môn Hồ Chí Minh"
+	// before "Nhập môn Hồ Chí Minh thế kỷ XX" (known-item title queries on
+	// 100k generated records: success@1 0.953 -> 0.973, Xapian's 1, 0.5)
+	enq.set_weighting_scheme(Xapian::BM25Weight(BM25_K1, 0, 1, BM25_B, 0.5));
 	if (spec->group == IX_GROUP_WORK && !spec->work)
 		enq.set_collapse_key(SLOT_WORK, 1);
 	// records without a year (or title) sort last either way: a missing
