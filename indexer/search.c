@@ -249,6 +249,8 @@ static int check_req(const struct ix_search_req *req, struct mc_error *err)
 		return mc_error_set(err, MC_E_USAGE, "group must be work or none");
 	if (req->year_from < 0 || req->year_from > 9999 || req->year_to < 0 || req->year_to > 9999)
 		return mc_error_set(err, MC_E_USAGE, "year_from and year_to are years (1..9999)");
+	if (req->nfilters && !req->filters)
+		return mc_error_set(err, MC_E_USAGE, "filters missing");
 	if (req->nfilters > IX_MAX_FILTERS)
 		return mc_error_set(err, MC_E_TOOBIG, "more than %u filter values", IX_MAX_FILTERS);
 	for (i = 0; i < req->nfilters; i++) {
@@ -629,6 +631,8 @@ int ix_suggest(struct ix_searcher *s, const char *q, size_t qlen, json_t **ret,
 
 	mc_error_clear(err);
 	memset(&c, 0, sizeof(c));
+	if (!q)
+		qlen = 0;
 	if (qlen > IX_MAX_QUERY_BYTES)
 		return mc_error_set(err, MC_E_TOOBIG, "the query is longer than %u bytes",
 				    IX_MAX_QUERY_BYTES);
