@@ -247,10 +247,10 @@ void api_health(struct api_rq *rq)
 		index = json_pack("{s:b, s:s}", "ok", 0, "error",
 				  e.msg[0] ? e.msg : "the search index is not available");
 	}
-	o = json_pack("{s:s, s:s, s:s, s:o*, s:o*, s:i}", "status",
+	o = json_pack("{s:s, s:s, s:s, s:o*, s:o*, s:i, s:i}", "status",
 		      store_ok && index_ok ? "ok" : "unavailable", "catalogue", rq->cfg->name,
 		      "version", MUCLUC_VERSION, "store", store, "index", index, "threads",
-		      w->srv->nworkers);
+		      w->srv->nworkers, "connections", atomic_load(&w->srv->nconn));
 	if (!o) {
 		api_error(rq, 500, "internal", "out of memory");
 		return;
