@@ -694,6 +694,10 @@ int api_serve(const struct api_opts *opts, struct mc_error *err)
 	atomic_store(&srv.stopping, 1);
 	for (i = 0; i < started; i++)
 		event_active(srv.workers[i].stop_ev, EV_TIMEOUT, 0);
+	/* with the workers' copies gone too, the kernel refuses new connections */
+	if (srv.listen_fd >= 0)
+		close(srv.listen_fd);
+	srv.listen_fd = -1;
 	for (i = 0; i < started; i++)
 		pthread_join(srv.workers[i].thread, NULL);
 out:
