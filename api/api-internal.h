@@ -14,7 +14,7 @@
 #include "core.h"
 #include "ix-search.h"
 
-/* Without the indexer in the build (meson: no indexer_dep), its functions
+/* Without the indexer in the build (meson: no ix_search_dep), its functions
  * are weak references that stay NULL: search answers 503 (api_have_index). */
 #ifndef API_HAVE_INDEXER
 #pragma weak ix_searcher_open

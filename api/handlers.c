@@ -14,7 +14,11 @@
 
 int api_have_index(void)
 {
+#ifdef API_HAVE_INDEXER
+	return 1;
+#else
 	return ix_searcher_open != NULL && ix_search != NULL;
+#endif
 }
 
 struct ix_searcher *api_searcher(struct api_worker *w, struct mc_error *err)

@@ -32,6 +32,7 @@ static const char usage[] =
 	"  index [--rebuild]    bring the search index up to date with the union records\n"
 	"  serve [--listen ADDR:PORT]\n"
 	"                       serve the catalogue over HTTP (schemas/api.md)\n"
+	"  search QUERY         search the index (--json, --page, --size, --filter, --suggest)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    configuration file (default: $MUCLUC_CONFIG, else ./mucluc.ini)\n"
@@ -52,6 +53,7 @@ static const struct {
 	{ "check", cmd_check },
 	{ "index", cmd_index },
 	{ "serve", cmd_serve },
+	{ "search", cmd_search },
 };
 
 int cli_run_stage(const struct cli *cli, const char *name)
