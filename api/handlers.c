@@ -63,6 +63,22 @@ static void ix_fail(struct api_rq *rq, int rc, const struct mc_error *e)
 			  e->msg[0] ? e->msg : "the search index is not available");
 }
 
+/* The library facet's labels: the libraries' names from the configuration
+ * (the index knows only their ids). */
+static void library_labels(const struct mc_config *cfg, json_t *values)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(values, i, v) {
+		const char *id = json_string_value(json_object_get(v, "value"));
+		const struct mc_source *s = id ? mc_config_source(cfg, id) : NULL;
+
+		if (s && s->name)
+			json_object_set_new(v, "label", json_string(s->name));
+	}
+}
+
 void api_search(struct api_rq *rq)
 {
 	struct ix_filter filters[IX_MAX_FILTERS];
@@ -89,6 +105,7 @@ void api_search(struct api_rq *rq)
 		ix_fail(rq, rc, &e);
 		return;
 	}
+	library_labels(rq->cfg, json_object_get(json_object_get(res, "facets"), "library"));
 	api_send_json(rq, 200, res);
 	json_decref(res);
 }
