@@ -89,9 +89,13 @@ int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 		  int (*cb)(void *ctx, const char *t, size_t n, unsigned wdf), void *ctx,
 		  struct mc_error *err);
 
-/* Read-only look at the database in dir: its metadata mucluc.cursor (0
- * when absent) and document count. 0, MC_E_STORE. */
-int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *docs, struct mc_error *err);
+/* The spelling frequency of word w (0 when absent), or an error. */
+int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_error *err);
+
+/* Read-only look at the database in dir: its metadata mucluc.cursor and
+ * mucluc.record_cursor (0 when absent) and document count. 0, MC_E_STORE. */
+int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *rcursor, uint64_t *docs,
+	     struct mc_error *err);
 
 #ifdef __cplusplus
 }
