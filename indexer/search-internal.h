@@ -71,9 +71,10 @@ int ixx_search(struct ixx_db *db, const struct ixx_spec *spec, struct ixx_out *o
 	       struct mc_error *err);
 void ixx_out_free(struct ixx_out *out);
 
-/* The library's label (its name) for a facet value, when the index has one
- * (user metadata "mucluc.label.library:<id>"); malloc'd or NULL. */
-char *ixx_label(struct ixx_db *db, const char *facet, const char *value);
+/* The document data of the first document with term (any one), malloc'd
+ * in *data. 0, MC_E_NOTFOUND, MC_E_STORE, -ENOMEM. */
+int ixx_term_data(struct ixx_db *db, const char *term, char **data, size_t *len,
+		  struct mc_error *err);
 
 /* Up to max documents with field prefix ("XT" or "XA") words words[0..n)
  * where the last one is a prefix when last_partial; cb gets each document's

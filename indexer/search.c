@@ -15,9 +15,78 @@
 #define SUGGEST_DOCS 100u     /* documents looked at per kind for ix_suggest */
 #define SUGGEST_KEYS 256u     /* distinct titles / names counted */
 
+#define LABELS_MAX 512u       /* library names remembered per searcher */
+
+struct label {
+	char *id, *name;
+};
+
 struct ix_searcher {
 	struct ixx_db *db;
+	struct label labels[LABELS_MAX];  /* library id -> name, from the holdings */
+	size_t nlabels;
 };
+
+static void labels_clear(struct ix_searcher *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].id);
+		free(s->labels[i].name);
+	}
+	s->nlabels = 0;
+}
+
+/* The library's name: from the holdings of a document it holds (the index
+ * keeps no list of libraries), remembered. NULL: unknown (the id serves). */
+static const char *library_label(struct ix_searcher *s, const char *id)
+{
+	struct mc_buf term;
+	struct mc_error e;
+	char *data = NULL;
+	const char *name = NULL;
+	json_t *j, *h;
+	size_t i, len;
+
+	for (i = 0; i < s->nlabels; i++)
+		if (strcmp(s->labels[i].id, id) == 0)
+			return s->labels[i].name;
+	mc_buf_init(&term, 2 * IX_MAX_FILTER_BYTES);
+	if (mc_buf_addf(&term, "XFlibrary:%s", id) ||
+	    ixx_term_data(s->db, term.data, &data, &len, &e)) {
+		mc_buf_free(&term);
+		return NULL;
+	}
+	mc_buf_free(&term);
+	j = json_loadb(data, len, 0, NULL);
+	free(data);
+	json_array_foreach(json_object_get(j, "holdings"), i, h)
+		if (json_is_string(json_object_get(h, "library")) &&
+		    strcmp(json_string_value(json_object_get(h, "library")), id) == 0 &&
+		    json_is_string(json_object_get(h, "name"))) {
+			name = json_string_value(json_object_get(h, "name"));
+			break;
+		}
+	if (name && s->nlabels < LABELS_MAX) {
+		struct label *l = &s->labels[s->nlabels];
+
+		l->id = strdup(id);
+		l->name = strdup(name);
+		if (l->id && l->name) {
+			s->nlabels++;
+			name = l->name;
+		} else {
+			free(l->id);
+			free(l->name);
+			name = NULL;
+		}
+	} else {
+		name = NULL;
+	}
+	json_decref(j);
+	return name;
+}
 
 int ix_searcher_open(const char *data_dir, struct ix_searcher **ret, struct mc_error *err)
 {
@@ -44,14 +113,20 @@ void ix_searcher_close(struct ix_searcher *s)
 {
 	if (!s)
 		return;
+	labels_clear(s);
 	ixx_close(s->db);
 	free(s);
 }
 
 int ix_searcher_refresh(struct ix_searcher *s, struct mc_error *err)
 {
+	int rc;
+
 	mc_error_clear(err);
-	return ixx_refresh(s->db, err);
+	rc = ixx_refresh(s->db, err);
+	if (rc == 1)
+		labels_clear(s);  /* a library may have been renamed */
+	return rc;
 }
 
 int ix_searcher_info(struct ix_searcher *s, struct ix_info *ret, struct mc_error *err)
@@ -133,11 +208,10 @@ static json_t *facets_json(struct ix_searcher *s, const struct ixx_out *out)
 			goto nomem;
 		for (i = 0; i < out->nfacet[f]; i++) {
 			const struct ixx_value *x = &out->facet[f][i];
-			char *label = f == 0 ? ixx_label(s->db, ixx_facet_names[f], x->value) : NULL;
+			const char *label = f == 0 ? library_label(s, x->value) : NULL;
 
 			v = json_pack("{s:s, s:s, s:I}", "value", x->value, "label",
 				      label ? label : x->value, "count", (json_int_t)x->count);
-			free(label);
 			if (!v || json_array_append_new(a, v))
 				goto nomem;
 		}

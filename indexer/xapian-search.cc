@@ -616,13 +616,38 @@ extern "C" void ixx_out_free(struct ixx_out *out)
 	memset(out, 0, sizeof(*out));
 }
 
-extern "C" char *ixx_label(struct ixx_db *x, const char *facet, const char *value)
+extern "C" int ixx_term_data(struct ixx_db *x, const char *term, char **data, size_t *len,
+			     struct mc_error *err)
 {
-	try {
-		std::string v = x->db.get_metadata(std::string("mucluc.label.") + facet + ":" + value);
-		return v.empty() ? NULL : strdup(v.c_str());
-	} catch (...) {
-		return NULL;
+	for (int attempt = 0;; attempt++) {
+		try {
+			Xapian::PostingIterator p = x->db.postlist_begin(term);
+
+			if (p == x->db.postlist_end(term))
+				return mc_error_set(err, MC_E_NOTFOUND, "no document has %s", term);
+			std::string d = x->db.get_document(*p).get_data();
+			char *c = (char *)malloc(d.size() + 1);
+
+			if (!c)
+				return fail_nomem(err);
+			memcpy(c, d.data(), d.size());
+			c[d.size()] = '\0';
+			*data = c;
+			*len = d.size();
+			return 0;
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (const Xapian::Error &e2) {
+				return fail_xapian(err, e2);
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
 	}
 }
 
