@@ -114,6 +114,7 @@ struct api_worker {
 	struct evbuffer *gz;
 	void *zs;                    /* z_stream, reused */
 	struct mc_buf buf, buf2;     /* scratch, reused */
+	struct mc_buf logbuf;        /* the access-log line (at most 32 KiB) */
 	char *argbuf;                /* max_uri + 2 */
 	struct mc_record *rec;
 	time_t log_sec;
