@@ -31,7 +31,8 @@ static const char *library_name(void *ctx, const char *source)
 /* Is member "source:local-id" shown to the public? Its library is
  * configured public, the record is present and not restricted by itself
  * (MARC 506 first indicator 1). */
-static int member_public(struct api_rq *rq, struct mc_reader *r, const char *ref)
+static int member_public(struct api_rq *rq, struct mc_reader *r, const char *ref,
+			 json_t *links)
 {
 	const char *colon = strchr(ref, ':');
 	char source[64];
@@ -51,6 +52,9 @@ static int member_public(struct api_rq *rq, struct mc_reader *r, const char *ref
 			if (strcmp(rec->marc->fields[i].tag, "506") == 0 &&
 			    rec->marc->fields[i].ind1 == '1')
 				return 0;
+	for (i = 0; links && i < rec->f.nlinks; i++)
+		if (rec->f.links[i].url)
+			json_array_append_new(links, json_string(rec->f.links[i].url));
 	return 1;
 }
 
@@ -65,29 +69,33 @@ static int in_list(json_t *arr, const char *s)
 	return 0;
 }
 
-/* Keep only the public members of union o (and their provenance and the
- * holdings of their libraries); *libs gets the public libraries (caller
- * decrefs). Returns the number of public members, -1 out of memory. */
+/* Keep only the public members of union o (and their provenance, their
+ * links and the holdings of their libraries); *libs gets the public
+ * libraries and *links_out their links (caller decrefs both). The merged description (title, names,
+ * subjects, identifiers) stays as the merger made it. Returns the number
+ * of public members, -1 out of memory. */
 static int keep_public(struct api_rq *rq, struct mc_reader *r, json_t *o, json_t **libs,
-		       int *all)
+		       json_t **links_out, int *all)
 {
 	json_t *members = json_object_get(o, "members"), *pub = json_array(), *src = json_array();
 	json_t *prov = json_object_get(o, "provenance"), *hold = json_object_get(o, "holdings");
+	json_t *links = json_object_get(o, "links"), *publinks = json_array();
 	json_t *v;
 	size_t i;
 	int n = 0;
 
 	*all = 1;
-	if (!pub || !src) {
+	if (!pub || !src || !publinks) {
 		json_decref(pub);
 		json_decref(src);
+		json_decref(publinks);
 		return -1;
 	}
 	json_array_foreach(members, i, v) {
 		const char *ref = json_string_value(v);
 		const char *colon;
 
-		if (!ref || !member_public(rq, r, ref)) {
+		if (!ref || !member_public(rq, r, ref, publinks)) {
 			*all = 0;
 			continue;
 		}
@@ -125,8 +133,16 @@ static int keep_public(struct api_rq *rq, struct mc_reader *r, json_t *o, json_t
 			json_object_set(o, "holdings", keep);
 		json_decref(keep);
 		json_object_set(o, "members", pub);
+		if (links) {
+			keep = json_array();
+			json_array_foreach(links, i, v)
+				if (json_is_string(v) && in_list(publinks, json_string_value(v)))
+					json_array_append(keep, v);
+			json_object_set_new(o, "links", keep);
+		}
 	}
 	json_decref(pub);
+	*links_out = publinks;
 	*libs = src;
 	return n;
 }
@@ -268,8 +284,9 @@ static int dc_write(json_t *o, struct mc_buf *b)
 }
 
 /* Drop the 852 fields of libraries not in libs (holdings of restricted
- * members) from the MARCXML record in b. 0 or -1. */
-static int marcxml_keep(struct mc_buf *b, json_t *libs, struct mc_buf *tmp)
+ * members) and the 856 fields whose $u is not in links from the MARCXML
+ * record in b. 0 or -1. */
+static int marcxml_keep(struct mc_buf *b, json_t *libs, json_t *links, struct mc_buf *tmp)
 {
 	xmlDocPtr doc = xmlReadMemory(b->data, (int)b->len, NULL, "UTF-8",
 				      XML_PARSE_NONET | XML_PARSE_NOBLANKS);
@@ -286,17 +303,19 @@ static int marcxml_keep(struct mc_buf *b, json_t *libs, struct mc_buf *tmp)
 		next = f->next;
 		if (f->type != XML_ELEMENT_NODE || !(tag = xmlGetProp(f, BAD_CAST "tag")))
 			continue;
-		if (xmlStrcmp(tag, BAD_CAST "852") == 0) {
+		if (xmlStrcmp(tag, BAD_CAST "852") == 0 || xmlStrcmp(tag, BAD_CAST "856") == 0) {
+			int h = tag[2] == '2';
+
 			drop = 1;
 			for (sf = f->children; sf; sf = sf->next) {
 				xmlChar *code = sf->type == XML_ELEMENT_NODE ?
 							xmlGetProp(sf, BAD_CAST "code") : NULL;
 
-				if (code && xmlStrcmp(code, BAD_CAST "a") == 0) {
-					xmlChar *lib = xmlNodeGetContent(sf);
+				if (code && xmlStrcmp(code, BAD_CAST(h ? "a" : "u")) == 0) {
+					xmlChar *v = xmlNodeGetContent(sf);
 
-					drop = !lib || !in_list(libs, (const char *)lib);
-					xmlFree(lib);
+					drop = !v || !in_list(h ? libs : links, (const char *)v);
+					xmlFree(v);
 				}
 				xmlFree(code);
 			}
@@ -388,7 +407,7 @@ void api_record(struct api_rq *rq, const char *idstr, size_t idlen)
 	const struct api_arg *fa;
 	struct mc_reader *r = NULL;
 	struct mg_merger *m = NULL;
-	json_t *o = NULL, *libs = NULL;
+	json_t *o = NULL, *libs = NULL, *links = NULL;
 	uint64_t id = 0;
 	int64_t lastmod = 0;
 	int fmt = F_JSON, npub, all, rc;
@@ -432,7 +451,7 @@ void api_record(struct api_rq *rq, const char *idstr, size_t idlen)
 		if (colon && (size_t)(colon - idstr) < sizeof(src) && !memchr(idstr, '\0', idlen)) {
 			memcpy(src, idstr, (size_t)(colon - idstr));
 			src[colon - idstr] = '\0';
-			if (api_source_public(rq->cfg, src) && member_public(rq, r, idstr) &&
+			if (api_source_public(rq->cfg, src) && member_public(rq, r, idstr, NULL) &&
 			    mg_member_union(m, idstr, &id) == 0) {
 				redirect(rq, id);
 				goto done;
@@ -474,7 +493,7 @@ void api_record(struct api_rq *rq, const char *idstr, size_t idlen)
 		redirect(rq, id);
 		goto done;
 	}
-	npub = keep_public(rq, r, o, &libs, &all);
+	npub = keep_public(rq, r, o, &libs, &links, &all);
 	if (npub < 0) {
 		api_error(rq, 500, "internal", "out of memory");
 		goto done;
@@ -518,7 +537,7 @@ void api_record(struct api_rq *rq, const char *idstr, size_t idlen)
 			rc = mc_buf_add(&w->buf, w->buf2.data, w->buf2.len);
 		}
 		if (!rc && !all)
-			rc = marcxml_keep(&w->buf, libs, &w->buf2);
+			rc = marcxml_keep(&w->buf, libs, links, &w->buf2);
 		if (!rc && fmt == F_ISO2709) {
 			rc = iso2709_write(&w->buf, &w->buf2);
 			if (!rc) {
@@ -540,6 +559,7 @@ void api_record(struct api_rq *rq, const char *idstr, size_t idlen)
 done:
 	json_decref(o);
 	json_decref(libs);
+	json_decref(links);
 	mg_merger_free(m);
 	mc_reader_end(r);
 }

@@ -76,6 +76,8 @@ oai "$T/l2.xml" b1 "Lịch sử Việt Nam" 2001 978-604-123456-7 "Trần Văn G
 	b2 "Truyện Kiều (bản khác)" 1991 - "Nguyễn Du"
 oai "$T/l3.xml" c1 "Tài liệu mật" 2020 - "Cơ quan" \
 	c2 "Địa chí Ninh Bình" 2010 9786040000017 "Nhiều tác giả"
+# the restricted copy has a link of its own: it must not show either
+sed -i 's|<dc:title>Địa chí Ninh Bình</dc:title>|&<dc:identifier>https://kin.example/c2</dc:identifier>|' "$T/l3.xml"
 cat >"$T/l2-506.xml" <<'XML'
 <?xml version="1.0" encoding="UTF-8"?>
 <collection xmlns="http://www.loc.gov/MARC21/slim"><record>
@@ -238,8 +240,11 @@ check_eq "a union with a restricted member: 200" 200 "$code"
 check_eq "  only the public member" "l1:a4" "$(jq_ '" ".join(o["members"])')"
 check_eq "  only the public holdings" "l1" "$(jq_ '" ".join(h["library"] for h in o["holdings"])')"
 check "  the restricted library is nowhere in it" bash -c "! grep -q 'l3\|Thư viện kín' '$T/b'"
+check "  nor its link" bash -c "! grep -q 'kin.example' '$T/b'"
+check "  (which the merged union has)" bash -c "m() { \"$MUCLUC\" -c '$cfg' \"\$@\"; }; m export --union | grep -q 'kin.example'"
 get "$U/api/records/$u_mixed?format=marcxml"
 check "  its MARCXML has no 852 of the restricted library" bash -c "! grep -q '>l3<' '$T/b'"
+check "  nor the restricted member's 856" bash -c "! grep -q 'kin.example' '$T/b'"
 if [ -f "$SHARED/xsd/MARC21slim.xsd" ]; then
 	check "  and is still valid" xmllint --noout --schema "$SHARED/xsd/MARC21slim.xsd" "$T/b"
 fi
