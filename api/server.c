@@ -526,6 +526,16 @@ static int listen_on(struct api_server *srv, const char *spec, struct mc_error *
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(host))
 		return mc_error_set(err, MC_E_CONFIG, "bad listen address '%s'", spec);
+	{
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || *end || port < 0 || port > 65535)
+			return mc_error_set(err, MC_E_CONFIG,
+					    "bad listen address '%s': port 0-65535 expected", spec);
+	}
 	hl = (size_t)(colon - spec);
 	memcpy(host, spec, hl);
 	host[hl] = '\0';

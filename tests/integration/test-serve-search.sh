@@ -166,6 +166,31 @@ check "searches during import + index: no errors ($(tail -1 "$T/during.out"))" g
 s 'q=lich+su+moi&group=none&size=100'
 check "after the index run the changed titles are found" py 'assert o["total"] > 0'
 
+# ... and while `mucluc index --rebuild` builds a new database and swaps it in
+python3 - "$U" >"$T/rebuild.out" 2>&1 <<'PY' &
+import json, sys, time, urllib.request
+u = sys.argv[1]
+bad = 0; n = 0; uuids = set(); t0 = time.time()
+while time.time() - t0 < 8:
+    try:
+        with urllib.request.urlopen(u + "/api/search?q=lich+su&size=5", timeout=10) as r:
+            json.load(r); n += 1
+    except Exception as e:
+        bad += 1; print("error", e)
+print("searches", n, "errors", bad)
+PY
+spid=$!
+sleep 0.5
+"$MUCLUC" -c "$cfg" index --rebuild >/dev/null 2>&1
+wait "$spid"
+check "searches during index --rebuild: no errors ($(tail -1 "$T/rebuild.out"))" grep -q 'errors 0$' "$T/rebuild.out"
+sleep 1.1
+code=$(curl -s -o "$T/h2" -w '%{http_code}' "$U/health")
+check "after the rebuild /health shows the new database" python3 -c '
+import json, sys
+a, b = (json.load(open(p))["index"] for p in sys.argv[1:])
+assert b["uuid"] != a["uuid"], (a, b)' "$T/h" "$T/h2"
+
 check "SIGTERM: exit 0" mc_serve_stop
 mc_check_stores
 done_testing

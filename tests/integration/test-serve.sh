@@ -111,10 +111,20 @@ if [ "$u_kieu" = "$u_kieu1" ]; then u_gone=$u_kieu2; else u_gone=$u_kieu1; fi
 have_index=0
 if m index >/dev/null 2>&1; then have_index=1; fi
 
+"$MUCLUC" -c "$cfg" serve --listen 127.0.0.1:99999 >/dev/null 2>"$T/e"
+check_eq "--listen with port 99999: exit 2" 2 "$?"
+check "  saying why" grep -q "port 0-65535" "$T/e"
+"$MUCLUC" -c "$cfg" serve --bogus >/dev/null 2>&1
+check_eq "an unknown option: exit 2" 2 "$?"
+
 if mc_serve_start "$cfg"; then ok "serve started ($MC_SERVE_URL)"; else
 	fail "serve started"; sed 's/^/#   /' "$MC_SERVE_ERR"; done_testing; fi
 U=$MC_SERVE_URL
 check "it announced its address on stdout" grep -q '^mucluc: serving http://127\.0\.0\.1:[0-9]*/ (2 threads)$' "$MC_SERVE_OUT"
+
+"$MUCLUC" -c "$cfg" serve --listen "${U#http://}" >/dev/null 2>"$T/e"
+check_eq "a second server on the same address: exit 2" 2 "$?"
+check "  address in use" grep -q "cannot listen on" "$T/e"
 
 # get URL: status line code into $code, headers into $T/h, body into $T/b
 get() { rm -f "$T/b"; code=$(curl -s -D "$T/h" -o "$T/b" -m 30 -w '%{http_code}' "$@"); }
