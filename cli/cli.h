@@ -49,6 +49,19 @@ int cli_run_merge(const struct mc_config *cfg, struct mc_store *s, unsigned flag
  * EXIT_NOTHING (why printed). */
 int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
 	     struct mc_lock **ret);
+/* The lock waiter's message (mc_lock_wait_fn): "mucluc: waiting for the
+ * NAME held by pid N (HOLDER)" on stderr. ctx unused. */
+void cli_lock_wait(void *ctx, const char *name, long pid, const char *holder);
+/* A member's link to the library's own record page (DSpace identifiers
+ * "oai:HOST:PREFIX/N" give https://HOST/handle/PREFIX/N), in scratch; NULL
+ * when none (mg_link_fn; ctx unused). */
+const char *cli_record_link(void *ctx, const char *source, const char *local_id,
+			    struct mc_buf *scratch);
+/* The index stage (cmd-index.c) on an open store: ix_index_run under the
+ * index lock, printing a summary line. flags: enum ix_index_flags.
+ * EXIT_ALL_GOOD or EXIT_PARTLY (error printed). */
+int cli_run_index(const struct mc_config *cfg, struct mc_store *s, unsigned flags, int verbose);
+int cmd_index(const struct cli *cli, int argc, char **argv);
 /* `export --union`: every live union record to stdout. Exit status. */
 int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
 int cmd_harvest(const struct cli *cli, int argc, char **argv);

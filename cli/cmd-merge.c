@@ -66,7 +66,7 @@ static void cli_merge_print(const struct mg_stats *st, double secs, int verbose)
 	fflush(stdout);
 }
 
-static void on_lock_wait(void *ctx, const char *name, long pid, const char *holder)
+void cli_lock_wait(void *ctx, const char *name, long pid, const char *holder)
 {
 	char who[96];
 
@@ -92,7 +92,7 @@ int cli_lock(const struct mc_config *cfg, const char *name, const char *holder,
 	int rc;
 
 	mc_error_clear(&e);
-	rc = mc_lock_take(cfg->data_dir, name, holder, on_lock_wait, NULL, ret, &e);
+	rc = mc_lock_take(cfg->data_dir, name, holder, cli_lock_wait, NULL, ret, &e);
 	if (rc) {
 		cli_error(NULL, rc, &e);
 		return EXIT_NOTHING;
@@ -345,7 +345,7 @@ static const char *lib_name(void *ctx, const char *source)
 }
 
 /* A DSpace OAI identifier "oai:HOST:PREFIX/N" gives https://HOST/handle/PREFIX/N. */
-static const char *lib_link(void *ctx, const char *source, const char *local_id,
+const char *cli_record_link(void *ctx, const char *source, const char *local_id,
 			    struct mc_buf *scratch)
 {
 	const char *host, *rest;
@@ -374,7 +374,7 @@ static int uexp_one(void *ctx, const struct mg_union_view *u)
 	if (x->marcxml)
 		rc = mg_union_marcxml(x->m, u->id, &x->out);
 	else
-		rc = mg_union_json(x->m, u->id, lib_name, lib_link, x, &x->out);
+		rc = mg_union_json(x->m, u->id, lib_name, cli_record_link, x, &x->out);
 	if (!rc && !x->marcxml)
 		rc = mc_buf_addc(&x->out, '\n');
 	if (rc) {

@@ -29,6 +29,7 @@ static const char usage[] =
 	"  harvest [--source ID ...|--all] [--full] [--from D] [--until D] [--jobs N]\n"
 	"                       harvest the sources' OAI-PMH servers into the store\n"
 	"  check [--repair]     check the store's consistency (and repair what can be derived)\n"
+	"  index [--rebuild]    bring the search index up to date with the union records\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    configuration file (default: $MUCLUC_CONFIG, else ./mucluc.ini)\n"
@@ -47,6 +48,7 @@ static const struct {
 	{ "merge", cmd_merge },     { "dedup", cmd_dedup },
 	{ "harvest", cmd_harvest },
 	{ "check", cmd_check },
+	{ "index", cmd_index },
 };
 
 int cli_run_stage(const struct cli *cli, const char *name)

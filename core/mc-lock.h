@@ -24,6 +24,7 @@ struct mc_lock;
 #define MC_LOCK_MERGE "merge"     /* union data: merge, rebuild, dedup corrections */
 #define MC_LOCK_HARVEST "harvest" /* one harvest run at a time (one connection per host) */
 #define MC_LOCK_SOURCE "source-"  /* one writer of a source's records: import or harvest */
+#define MC_LOCK_INDEX "index"     /* the search index: one `mucluc index` at a time */
 #define MC_LOCK_NAME_MAX 96       /* longest lock name */
 
 /* Called once when the lock is held by another process and the caller

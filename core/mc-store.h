@@ -309,6 +309,7 @@ struct mc_store_info {
 	uint64_t used_bytes;    /* pages in use * page size */
 	uint64_t records;       /* entries in the records database */
 	uint64_t feed_entries;
+	int64_t created;        /* meta `created`: when `mucluc init` made the store (0: unknown) */
 };
 /* Fill *info. 0, MC_E_USAGE, MC_E_STORE. */
 int mc_reader_info(struct mc_reader *r, struct mc_store_info *info);

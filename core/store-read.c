@@ -568,6 +568,12 @@ int mc_reader_info(struct mc_reader *r, struct mc_store_info *info)
 	if (rc)
 		return mci_store_rfail(r, rc, "mdb_stat of", r->s->dbi_feed);
 	info->feed_entries = st.ms_entries;
+	{
+		MDB_val k = { 7, (void *)"created" }, v;
+
+		if (!mdb_get(r->txn, r->s->dbi_meta, &k, &v) && v.mv_size == 8)
+			info->created = (int64_t)mc_get_le64(v.mv_data);
+	}
 	return 0;
 }
 

@@ -4,10 +4,17 @@
 
 # To build and run.
 MC_PKGS_BUILD="gcc libc6-dev pkg-config meson ninja-build libxml2-dev liblmdb-dev libicu-dev
- libjansson-dev libinih-dev libyaz-dev libcurl4-openssl-dev"
+ libjansson-dev libinih-dev libyaz-dev libcurl4-openssl-dev
+ g++ libxapian-dev libevent-dev zlib1g-dev"
+# g++ and libxapian-dev: the search index (indexer/, the only C++: a thin shim);
+# libevent-dev: the HTTP server (api/); zlib1g-dev: gzip responses.
 # To run the tests: cmocka, the real peers and reference data from Debian.
 # python3: bench/gen-corpus and two comparison scripts in tests/integration.
-MC_PKGS_TEST="libcmocka-dev libxml2-utils xsltproc yaz idzebra-2.0-examples lmdb-utils python3"
+MC_PKGS_TEST="libcmocka-dev libxml2-utils xsltproc yaz idzebra-2.0-examples lmdb-utils python3
+ xapian-tools python3-xapian idzebra-2.0 wrk curl"
+# xapian-tools (delve) and python3-xapian: reading our index independently in
+# tests, and the plain-Xapian peer of bench/relevance; idzebra-2.0: the Zebra
+# peer of the benchmarks; wrk: bench/search; curl: HTTP tests of mucluc serve.
 
 # mc_ensure_packages PKG...: install whatever of PKG... is not installed.
 mc_ensure_packages() {

@@ -1155,9 +1155,24 @@ static int each_one(void *ctx, const void *k, size_t kl, const void *v, size_t v
 	view.tombstone = u.status != MG_UNION_LIVE;
 	view.survivor = u.survivor;
 	view.datestamp = u.datestamp;
+	view.created = u.created;
 	view.nmembers = u.nmembers;
 	view.members = u.members;
 	return x->cb(x->ctx, &view);
+}
+
+int mg_union_get(struct mg_merger *m, uint64_t id,
+		 int (*cb)(void *ctx, const struct mg_union_view *u), void *ctx)
+{
+	struct each_ctx x = { m, cb, ctx, m->a };
+	unsigned char k[8];
+	const void *v;
+	size_t vl;
+	int rc;
+
+	mc_put_be64(k, id);
+	rc = m->kv.get(m->kv.ctx, MG_DB_UNION, k, 8, &v, &vl);
+	return rc ? rc : each_one(&x, k, 8, v, vl);
 }
 
 int mg_union_each(struct mg_merger *m, int (*cb)(void *ctx, const struct mg_union_view *u),
@@ -1203,6 +1218,13 @@ int mg_feed_each(struct mg_merger *m, uint64_t after, uint64_t max,
 	int rc = m->kv.each(m->kv.ctx, MG_DB_FEED, NULL, 0, feed_one, &x);
 
 	return rc == 1 && x.max && x.n >= x.max ? 0 : rc;
+}
+
+int mg_feed_last(struct mc_reader *r, uint64_t *ret)
+{
+	int rc = mc_reader_seq_get(r, MG_DB_FEED, ret);
+
+	return rc == MC_E_NOTFOUND ? 0 : rc;
 }
 
 /* ---- explain ---- */

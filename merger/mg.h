@@ -94,6 +94,7 @@ struct mg_union_view {
 	int tombstone;
 	uint64_t survivor;      /* tombstone of a merge: where it went; 0 otherwise */
 	int64_t datestamp;
+	int64_t created;        /* when the union was made (seconds since the epoch) */
 	size_t nmembers;
 	const char *const *members;   /* "source:local-id", sorted */
 };
@@ -117,11 +118,19 @@ int mg_union_marcxml(struct mg_merger *m, uint64_t id, struct mc_buf *out);
  * stop. 0 or the callback's value. */
 int mg_union_each(struct mg_merger *m, int (*cb)(void *ctx, const struct mg_union_view *u),
 		  void *ctx);
+/* Union record id: cb called once with its view (strings borrowed for the
+ * call). 0 or cb's value, MC_E_NOTFOUND, MC_E_CORRUPT, -ENOMEM. */
+int mg_union_get(struct mg_merger *m, uint64_t id,
+		 int (*cb)(void *ctx, const struct mg_union_view *u), void *ctx);
 /* Union id of member "source:local-id". 0, MC_E_NOTFOUND. */
 int mg_member_union(struct mg_merger *m, const char *ref, uint64_t *ret);
 /* Union feed after seq (at most max, 0 = all). */
 int mg_feed_each(struct mg_merger *m, uint64_t after, uint64_t max,
 		 int (*cb)(void *ctx, uint64_t seq, uint64_t union_id), void *ctx);
+
+/* Sequence of the last union feed entry in snapshot r (0: none yet).
+ * 0, MC_E_CORRUPT, MC_E_STORE. */
+int mg_feed_last(struct mc_reader *r, uint64_t *ret);
 
 /* ---- librarians' corrections (persist, survive rebuilds) ---- */
 enum mg_override_kind { MG_NEVER = 1, MG_JOIN = 2, MG_SPLIT = 3 };
