@@ -1,0 +1,709 @@
+// xapian-search.cc — the reading side of the index in Xapian (search-internal.h):
+// open the stub and follow it across rebuilds, build a Xapian query from
+// the parser's tree, run it with collapsing, sorting, facet counting and a
+// time limit, and the typo fallback. Every entry point catches every
+// exception; none crosses into C.
+#include <sys/stat.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <xapian.h>
+
+// core's hash helpers are C-only inline code this file does not use
+#define MC_HASH_H
+extern "C" {
+#include "search-internal.h"
+}
+
+namespace {
+
+// Weights of the boosts beside the folded words that decide what matches.
+const double W_ACCENT = 2.0;    // the marks the reader typed
+const double W_TITLE = 1.0;     // the word in the title (XT)
+const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields)
+const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent)
+const unsigned SPELL_MIN = 3;       // shorter words get no spelling correction
+const uint64_t FEW = 3;             // fewer results than this: suggest a correction
+const Xapian::doccount SPELL_RATIO = 4;  // a correction of a known word: this much more frequent
+const unsigned RELAX_SUBSETS_MAX = 5;  // up to this many words: "all but one"
+
+const Xapian::valueno SLOT_YEAR = 0, SLOT_TITLE = 1, SLOT_WORK = 2, SLOT_LIBS = 4,
+		      SLOT_FACET0 = 10;
+
+}  // namespace
+
+extern "C" const char *const ixx_facet_names[IXX_NFACETS] = {
+	"library", "province", "type", "lang", "material", "category", "digital", "year",
+};
+
+struct ixx_db {
+	std::string stub;
+	struct stat st;      // the stub as last opened
+	Xapian::Database db;
+};
+
+namespace {
+
+int fail_xapian(struct mc_error *err, const Xapian::Error &e)
+{
+	return mc_error_set(err, MC_E_STORE, "index: %s: %s", e.get_type(), e.get_msg().c_str());
+}
+
+int fail_nomem(struct mc_error *err)
+{
+	return mc_error_set(err, -ENOMEM, "out of memory");
+}
+
+bool same_file(const struct stat &a, const struct stat &b)
+{
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+	       a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+std::string prefix_of(enum ix_qfield f)
+{
+	switch (f) {
+	case IX_QF_TITLE: return "XT";
+	case IX_QF_AUTHOR: return "XA";
+	case IX_QF_SUBJECT: return "XK";
+	default: return "";
+	}
+}
+
+class Builder {
+public:
+	Builder(Xapian::Database &db_) : db(db_) {}
+
+	// The typo fallback: a word no document has gets its spelling
+	// correction beside it.
+	void fix_unknown(struct ix_query *q, struct ix_qnode *n, int *corrected)
+	{
+		if (!n)
+			return;
+		if (n->kind == IX_Q_WORD || n->kind == IX_Q_PHRASE) {
+			if (n->kind == IX_Q_WORD && n->wildcard)
+				return;
+			for (size_t i = 0; i < n->nwords; i++) {
+				struct ix_qword *w = &n->words[i];
+
+				if (std::strlen(w->fold) < SPELL_MIN || db.get_termfreq(w->fold) != 0)
+					continue;
+				std::string s = db.get_spelling_suggestion(w->fold, 2);
+				if (s.empty() || s == w->fold)
+					continue;
+				w->fix = mc_arena_strndup(q->arena, s.data(), s.size());
+				if (w->fix)
+					*corrected = 1;
+			}
+			return;
+		}
+		for (size_t i = 0; i < n->nkids; i++)
+			fix_unknown(q, n->kids[i], corrected);
+	}
+
+	// Did-you-mean: a correction for every word that has one.
+	int suggest(struct ix_query *q, struct ix_qnode *n, bool found)
+	{
+		int any = 0;
+
+		if (!n)
+			return 0;
+		if (n->kind == IX_Q_WORD || n->kind == IX_Q_PHRASE) {
+			if (n->kind == IX_Q_WORD && n->wildcard)
+				return 0;
+			for (size_t i = 0; i < n->nwords; i++) {
+				struct ix_qword *w = &n->words[i];
+
+				if (w->fix) {
+					any = 1;
+					continue;
+				}
+				if (std::strlen(w->fold) < SPELL_MIN)
+					continue;
+				std::string s = db.get_spelling_suggestion(w->fold, 2);
+				if (s.empty() || s == w->fold)
+					continue;
+				// a word some records have is only corrected to a
+				// much more frequent one
+				if (found && db.get_termfreq(s) <= SPELL_RATIO * db.get_termfreq(w->fold))
+					continue;
+				w->fix = mc_arena_strndup(q->arena, s.data(), s.size());
+				if (w->fix)
+					any = 1;
+			}
+			return any;
+		}
+		if (n->kind == IX_Q_NOT)
+			return 0;
+		for (size_t i = 0; i < n->nkids; i++)
+			any |= suggest(q, n->kids[i], found);
+		return any;
+	}
+
+	Xapian::Query build(const struct ix_qnode *n, bool relax = false)
+	{
+		switch (n->kind) {
+		case IX_Q_WORD:
+			return word(n->words[0], n->field, n->wildcard);
+		case IX_Q_PHRASE:
+			return phrase(n);
+		case IX_Q_ISBN:
+			return Xapian::Query(std::string("XI") + n->isbn);
+		case IX_Q_YEAR:
+			return year(n->year_from, n->year_to);
+		case IX_Q_NOT:
+			return Xapian::Query(Xapian::Query::OP_AND_NOT, Xapian::Query::MatchAll,
+					     build(n->kids[0]));
+		case IX_Q_OR: {
+			std::vector<Xapian::Query> v;
+			for (size_t i = 0; i < n->nkids; i++)
+				v.push_back(build(n->kids[i]));
+			return Xapian::Query(Xapian::Query::OP_OR, v.begin(), v.end());
+		}
+		case IX_Q_AND:
+			return conj(n, relax);
+		}
+		return Xapian::Query();
+	}
+
+	// Top-level AND with at least two positive parts: can be relaxed.
+	static size_t positives(const struct ix_qnode *n)
+	{
+		size_t k = 0;
+
+		if (!n || n->kind != IX_Q_AND)
+			return n && n->kind != IX_Q_NOT ? 1 : 0;
+		for (size_t i = 0; i < n->nkids; i++)
+			k += n->kids[i]->kind != IX_Q_NOT;
+		return k;
+	}
+
+private:
+	Xapian::Database &db;
+
+	static Xapian::Query scaled(const Xapian::Query &q, double w)
+	{
+		return Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q, w);
+	}
+
+	// The folded term matches; the typed marks and the title rank.
+	Xapian::Query word(const struct ix_qword &w, enum ix_qfield f, bool wild)
+	{
+		std::string p = prefix_of(f);
+
+		if (wild)
+			return Xapian::Query(Xapian::Query::OP_WILDCARD, p + w.fold, WILDCARD_MAX,
+					     Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT);
+		Xapian::Query base(p + w.fold);
+		if (w.fix)
+			base = Xapian::Query(Xapian::Query::OP_OR, base, Xapian::Query(p + w.fix));
+		std::vector<Xapian::Query> boost;
+		if (f == IX_QF_ANY)
+			boost.push_back(scaled(Xapian::Query("XT" + std::string(w.fold)), W_TITLE));
+		if (w.marks && std::strcmp(w.acc, w.fold) != 0)
+			boost.push_back(scaled(Xapian::Query(p + w.acc), W_ACCENT));
+		if (boost.empty())
+			return base;
+		return Xapian::Query(Xapian::Query::OP_AND_MAYBE, base,
+				     Xapian::Query(Xapian::Query::OP_OR, boost.begin(), boost.end()));
+	}
+
+	Xapian::Query phrase(const struct ix_qnode *n)
+	{
+		std::string p = prefix_of(n->field);
+		std::vector<Xapian::Query> fold, acc;
+		bool marks = false;
+
+		for (size_t i = 0; i < n->nwords; i++) {
+			const struct ix_qword &w = n->words[i];
+			Xapian::Query t(p + w.fold);
+
+			if (w.fix)
+				t = Xapian::Query(Xapian::Query::OP_OR, t, Xapian::Query(p + w.fix));
+			fold.push_back(t);
+			acc.push_back(Xapian::Query(p + w.acc));
+			marks = marks || (w.marks && std::strcmp(w.acc, w.fold) != 0);
+		}
+		Xapian::Query q(Xapian::Query::OP_PHRASE, fold.begin(), fold.end(),
+				(Xapian::termcount)fold.size());
+		if (!marks)
+			return q;
+		return Xapian::Query(Xapian::Query::OP_AND_MAYBE, q,
+				     scaled(Xapian::Query(Xapian::Query::OP_PHRASE, acc.begin(),
+							  acc.end(), (Xapian::termcount)acc.size()),
+					    W_ACCENT));
+	}
+
+	static Xapian::Query year(int from, int to)
+	{
+		if (from && to)
+			return Xapian::Query(Xapian::Query::OP_VALUE_RANGE, SLOT_YEAR,
+					     Xapian::sortable_serialise(from),
+					     Xapian::sortable_serialise(to));
+		if (from)
+			return Xapian::Query(Xapian::Query::OP_VALUE_GE, SLOT_YEAR,
+					     Xapian::sortable_serialise(from));
+		return Xapian::Query(Xapian::Query::OP_VALUE_LE, SLOT_YEAR,
+				     Xapian::sortable_serialise(to));
+	}
+
+	// Adjacent plain words of the same field: their pair terms rank.
+	static void pairs(const struct ix_qnode *n, std::vector<Xapian::Query> &out)
+	{
+		for (size_t i = 0; i + 1 < n->nkids; i++) {
+			const struct ix_qnode *a = n->kids[i], *b = n->kids[i + 1];
+
+			if (a->kind != IX_Q_WORD || b->kind != IX_Q_WORD || a->wildcard ||
+			    b->wildcard || a->field != b->field)
+				continue;
+			std::string pr = std::string(a->words[0].fix ? a->words[0].fix : a->words[0].fold) +
+					 " " + (b->words[0].fix ? b->words[0].fix : b->words[0].fold);
+			if (a->field == IX_QF_ANY || a->field == IX_QF_TITLE)
+				out.push_back(Xapian::Query("XB" + pr));
+			if (a->field != IX_QF_TITLE)
+				out.push_back(Xapian::Query("XC" + pr));
+		}
+	}
+
+	Xapian::Query conj(const struct ix_qnode *n, bool relax)
+	{
+		std::vector<Xapian::Query> pos, neg, pr;
+
+		for (size_t i = 0; i < n->nkids; i++) {
+			if (n->kids[i]->kind == IX_Q_NOT)
+				neg.push_back(build(n->kids[i]->kids[0]));
+			else
+				pos.push_back(build(n->kids[i]));
+		}
+		Xapian::Query q;
+		if (pos.empty())
+			q = Xapian::Query::MatchAll;
+		else if (!relax || pos.size() < 2)
+			q = Xapian::Query(Xapian::Query::OP_AND, pos.begin(), pos.end());
+		else if (pos.size() <= 2 || pos.size() > RELAX_SUBSETS_MAX)
+			q = Xapian::Query(Xapian::Query::OP_OR, pos.begin(), pos.end());
+		else {
+			// most of them: every way of leaving one out
+			std::vector<Xapian::Query> alts;
+			for (size_t skip = 0; skip < pos.size(); skip++) {
+				std::vector<Xapian::Query> v;
+				for (size_t i = 0; i < pos.size(); i++)
+					if (i != skip)
+						v.push_back(pos[i]);
+				alts.push_back(Xapian::Query(Xapian::Query::OP_AND, v.begin(), v.end()));
+			}
+			q = Xapian::Query(Xapian::Query::OP_OR, alts.begin(), alts.end());
+		}
+		pairs(n, pr);
+		if (!pr.empty() && !pos.empty())
+			q = Xapian::Query(Xapian::Query::OP_AND_MAYBE, q,
+					  scaled(Xapian::Query(Xapian::Query::OP_OR, pr.begin(), pr.end()),
+						 W_PAIR));
+		if (!neg.empty())
+			q = Xapian::Query(Xapian::Query::OP_AND_NOT, q,
+					  Xapian::Query(Xapian::Query::OP_OR, neg.begin(), neg.end()));
+		return q;
+	}
+};
+
+// Counts the facet values of every document the match considers (before
+// collapsing: the counts are of editions).
+class FacetSpy : public Xapian::MatchSpy {
+public:
+	std::unordered_map<std::string, uint64_t> counts[IXX_NFACETS];
+
+	void operator()(const Xapian::Document &doc, double) override
+	{
+		for (unsigned f = 0; f + 1 < IXX_NFACETS; f++) {
+			std::string v = doc.get_value(SLOT_FACET0 + f);
+			size_t start = 0;
+
+			while (start < v.size()) {
+				size_t end = v.find('\x1f', start);
+				if (end == std::string::npos)
+					end = v.size();
+				if (end > start)
+					counts[f][v.substr(start, end - start)]++;
+				start = end + 1;
+			}
+		}
+		std::string y = doc.get_value(SLOT_YEAR);
+		if (!y.empty()) {
+			double d = Xapian::sortable_unserialise(y);
+			if (d >= 1 && d <= 9999)
+				counts[IXX_NFACETS - 1][std::to_string((int)d)]++;
+		}
+	}
+};
+
+double now_s()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Xapian::Query filters(const struct ixx_spec *spec, Xapian::Query q)
+{
+	std::vector<Xapian::Query> all;
+
+	for (unsigned f = 0; f + 1 < IXX_NFACETS; f++) {
+		std::vector<Xapian::Query> one;
+
+		for (size_t i = 0; i < spec->nfilters; i++)
+			if (std::strcmp(spec->filters[i].facet, ixx_facet_names[f]) == 0)
+				one.push_back(Xapian::Query(std::string("XF") + ixx_facet_names[f] + ":" +
+							    spec->filters[i].value));
+		if (!one.empty())
+			all.push_back(Xapian::Query(Xapian::Query::OP_OR, one.begin(), one.end()));
+	}
+	{
+		std::vector<Xapian::Query> years;
+		for (size_t i = 0; i < spec->nfilters; i++)
+			if (std::strcmp(spec->filters[i].facet, "year") == 0)
+				years.push_back(Xapian::Query(std::string("XFyear:") + spec->filters[i].value));
+		if (!years.empty())
+			all.push_back(Xapian::Query(Xapian::Query::OP_OR, years.begin(), years.end()));
+	}
+	if (spec->year_from || spec->year_to) {
+		if (spec->year_from && spec->year_to)
+			all.push_back(Xapian::Query(Xapian::Query::OP_VALUE_RANGE, SLOT_YEAR,
+						    Xapian::sortable_serialise(spec->year_from),
+						    Xapian::sortable_serialise(spec->year_to)));
+		else if (spec->year_from)
+			all.push_back(Xapian::Query(Xapian::Query::OP_VALUE_GE, SLOT_YEAR,
+						    Xapian::sortable_serialise(spec->year_from)));
+		else
+			all.push_back(Xapian::Query(Xapian::Query::OP_VALUE_LE, SLOT_YEAR,
+						    Xapian::sortable_serialise(spec->year_to)));
+	}
+	if (spec->work)
+		all.push_back(Xapian::Query(std::string("XW") + spec->work));
+	if (all.empty())
+		return q;
+	return Xapian::Query(Xapian::Query::OP_FILTER, q,
+			     Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end()));
+}
+
+struct run_result {
+	Xapian::MSet mset;
+	bool partial = false;
+};
+
+void run(Xapian::Database &db, const struct ixx_spec *spec, const Xapian::Query &q,
+	 FacetSpy *spy, run_result &r)
+{
+	Xapian::Enquire enq(db);
+	double limit = IX_QUERY_TIME_MS / 1000.0, t0 = now_s();
+
+	enq.set_query(q);
+	if (spec->group == IX_GROUP_WORK && !spec->work)
+		enq.set_collapse_key(SLOT_WORK, 1);
+	switch (spec->sort) {
+	case IX_SORT_YEAR: enq.set_sort_by_value_then_relevance(SLOT_YEAR, false); break;
+	case IX_SORT_YEAR_DESC: enq.set_sort_by_value_then_relevance(SLOT_YEAR, true); break;
+	case IX_SORT_TITLE: enq.set_sort_by_value_then_relevance(SLOT_TITLE, false); break;
+	default: enq.set_sort_by_relevance_then_value(SLOT_LIBS, true); break;
+	}
+	enq.set_time_limit(limit);
+	if (spy)
+		enq.add_matchspy(spy);
+	// exact totals and facet counts: look at every match (bounded by the
+	// time limit)
+	Xapian::doccount at_least = spy ? db.get_doccount() : spec->first + spec->size;
+	r.mset = enq.get_mset(spec->first, spec->size, at_least);
+	r.partial = now_s() - t0 >= limit;
+}
+
+void top_values(const std::unordered_map<std::string, uint64_t> &m, struct ixx_out *out, unsigned f)
+{
+	std::vector<std::pair<std::string, uint64_t>> v(m.begin(), m.end());
+	size_t n = std::min<size_t>(v.size(), IX_MAX_FACET_VALUES);
+
+	std::partial_sort(v.begin(), v.begin() + (ptrdiff_t)n, v.end(),
+			  [](const std::pair<std::string, uint64_t> &a,
+			     const std::pair<std::string, uint64_t> &b) {
+				  return a.second != b.second ? a.second > b.second : a.first < b.first;
+			  });
+	out->facet[f] = (struct ixx_value *)calloc(n ? n : 1, sizeof(struct ixx_value));
+	if (!out->facet[f])
+		throw std::bad_alloc();
+	for (size_t i = 0; i < n; i++) {
+		out->facet[f][i].value = strdup(v[i].first.c_str());
+		if (!out->facet[f][i].value)
+			throw std::bad_alloc();
+		out->facet[f][i].count = v[i].second;
+		out->nfacet[f] = i + 1;
+	}
+}
+
+int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out)
+{
+	Builder b(x->db);
+	struct ix_qnode *root = spec->q ? spec->q->root : NULL;
+	FacetSpy spy;
+	run_result r;
+
+	if (root)
+		b.fix_unknown(spec->q, root, &out->corrected);
+	Xapian::Query q = root ? b.build(root) : Xapian::Query::MatchAll;
+	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
+	if (r.mset.get_matches_estimated() == 0 && root && Builder::positives(root) >= 2 &&
+	    root->kind == IX_Q_AND) {
+		FacetSpy spy2;
+
+		run(x->db, spec, filters(spec, b.build(root, true)), spec->facets ? &spy2 : NULL, r);
+		out->relaxed = 1;
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			spy.counts[f].swap(spy2.counts[f]);
+	}
+	out->partial = r.partial;
+	out->total = r.mset.get_matches_estimated();
+	out->total_exact = r.mset.get_matches_lower_bound() == r.mset.get_matches_upper_bound();
+	if (root && (out->corrected || out->total < FEW))
+		out->suggest = b.suggest(spec->q, root, out->total > 0);
+	out->hits = (struct ixx_hit *)calloc(r.mset.size() ? r.mset.size() : 1, sizeof(struct ixx_hit));
+	if (!out->hits)
+		throw std::bad_alloc();
+	for (Xapian::MSetIterator it = r.mset.begin(); it != r.mset.end(); ++it) {
+		std::string data = it.get_document().get_data();
+		struct ixx_hit *h = &out->hits[out->nhits];
+
+		h->data = (char *)malloc(data.size() + 1);
+		if (!h->data)
+			throw std::bad_alloc();
+		memcpy(h->data, data.data(), data.size());
+		h->data[data.size()] = '\0';
+		h->len = data.size();
+		h->editions = spec->group == IX_GROUP_WORK && !spec->work ? it.get_collapse_count() + 1 : 1;
+		out->nhits++;
+	}
+	if (spec->facets)
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			top_values(spy.counts[f], out, f);
+	return 0;
+}
+
+}  // namespace
+
+extern "C" int ixx_open(const char *stub, struct ixx_db **ret, struct mc_error *err)
+{
+	struct ixx_db *x = NULL;
+
+	try {
+		x = new ixx_db();
+		x->stub = stub;
+		if (stat(stub, &x->st) != 0) {
+			int e = errno;
+			delete x;
+			if (e == ENOENT)
+				return mc_error_set(err, MC_E_NOTFOUND, "no index built yet (%s)", stub);
+			return mc_error_set(err, MC_E_STORE, "%s: %s", stub, strerror(e));
+		}
+		x->db = Xapian::Database(x->stub);
+		*ret = x;
+		return 0;
+	} catch (const Xapian::DatabaseNotFoundError &e) {
+		delete x;
+		return mc_error_set(err, MC_E_NOTFOUND, "no index built yet: %s", e.get_msg().c_str());
+	} catch (const Xapian::Error &e) {
+		delete x;
+		return fail_xapian(err, e);
+	} catch (...) {
+		delete x;
+		return fail_nomem(err);
+	}
+}
+
+extern "C" void ixx_close(struct ixx_db *x)
+{
+	delete x;
+}
+
+extern "C" int ixx_refresh(struct ixx_db *x, struct mc_error *err)
+{
+	try {
+		struct stat st;
+
+		if (stat(x->stub.c_str(), &st) == 0 && !same_file(st, x->st)) {
+			// a rebuild was swapped in under the stub
+			Xapian::Database fresh(x->stub);
+			x->db = fresh;
+			x->st = st;
+			return 1;
+		}
+		Xapian::rev before = x->db.get_revision();
+		std::string uuid = x->db.get_uuid();
+		x->db.reopen();
+		return x->db.get_revision() != before || x->db.get_uuid() != uuid;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_nomem(err);
+	}
+}
+
+extern "C" int ixx_info(struct ixx_db *x, struct ix_info *ret, struct mc_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		try {
+			std::string c = x->db.get_metadata("mucluc.cursor");
+			std::string u = x->db.get_uuid();
+
+			memset(ret, 0, sizeof(*ret));
+			ret->docs = x->db.get_doccount();
+			ret->cursor = strtoull(c.c_str(), NULL, 10);
+			ret->revision = x->db.get_revision();
+			snprintf(ret->uuid, sizeof(ret->uuid), "%s", u.c_str());
+			return 0;
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (...) {
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
+	}
+}
+
+extern "C" int ixx_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out,
+			  struct mc_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		try {
+			ixx_out_free(out);
+			return do_search(x, spec, out);
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			// a commit overtook this reader: reopen once and run again
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (const Xapian::Error &e2) {
+				return fail_xapian(err, e2);
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
+	}
+}
+
+extern "C" void ixx_out_free(struct ixx_out *out)
+{
+	for (size_t i = 0; i < out->nhits; i++)
+		free(out->hits[i].data);
+	free(out->hits);
+	for (unsigned f = 0; f < IXX_NFACETS; f++) {
+		for (size_t i = 0; i < out->nfacet[f]; i++)
+			free(out->facet[f][i].value);
+		free(out->facet[f]);
+	}
+	memset(out, 0, sizeof(*out));
+}
+
+extern "C" char *ixx_label(struct ixx_db *x, const char *facet, const char *value)
+{
+	try {
+		std::string v = x->db.get_metadata(std::string("mucluc.label.") + facet + ":" + value);
+		return v.empty() ? NULL : strdup(v.c_str());
+	} catch (...) {
+		return NULL;
+	}
+}
+
+extern "C" int ixx_prefix_docs(struct ixx_db *x, const char *prefix, const char *const *words,
+			       size_t n, int last_partial, unsigned max,
+			       void (*cb)(void *ctx, const char *data, size_t len), void *ctx,
+			       struct mc_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		try {
+			std::vector<Xapian::Query> v;
+
+			for (size_t i = 0; i < n; i++) {
+				std::string t = std::string(prefix) + words[i];
+				if (i + 1 == n && last_partial)
+					v.push_back(Xapian::Query(Xapian::Query::OP_WILDCARD, t, WILDCARD_MAX,
+								  Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT));
+				else
+					v.push_back(Xapian::Query(t));
+			}
+			Xapian::Enquire enq(x->db);
+			enq.set_query(Xapian::Query(Xapian::Query::OP_AND, v.begin(), v.end()));
+			enq.set_sort_by_relevance_then_value(SLOT_LIBS, true);
+			enq.set_time_limit(IX_QUERY_TIME_MS / 1000.0);
+			Xapian::MSet m = enq.get_mset(0, max);
+			for (Xapian::MSetIterator it = m.begin(); it != m.end(); ++it) {
+				std::string d = it.get_document().get_data();
+				cb(ctx, d.data(), d.size());
+			}
+			return 0;
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (const Xapian::Error &e2) {
+				return fail_xapian(err, e2);
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
+	}
+}
+
+extern "C" int ixx_lookup(struct ixx_db *x, uint64_t id, char **data, size_t *len, char work[64],
+			  struct mc_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		try {
+			std::string term = "Q" + std::to_string(id);
+			Xapian::PostingIterator p = x->db.postlist_begin(term);
+
+			if (p == x->db.postlist_end(term))
+				return mc_error_set(err, MC_E_NOTFOUND, "union record %llu is not in the index",
+						    (unsigned long long)id);
+			Xapian::Document doc = x->db.get_document(*p);
+			std::string d = doc.get_data(), w = doc.get_value(SLOT_WORK);
+			char *c = (char *)malloc(d.size() + 1);
+
+			if (!c)
+				return fail_nomem(err);
+			memcpy(c, d.data(), d.size());
+			c[d.size()] = '\0';
+			*data = c;
+			*len = d.size();
+			snprintf(work, 64, "%s", w.c_str());
+			return 0;
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (const Xapian::Error &e2) {
+				return fail_xapian(err, e2);
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
+	}
+}
