@@ -9,6 +9,10 @@ if ! command -v zebraidx >/dev/null || ! command -v wrk >/dev/null; then
 	skip "bench smoke" "zebraidx or wrk missing"
 	done_testing
 fi
+if [ ! -d "$SRCDIR/../shared/data/vi" ]; then
+	skip "bench smoke" "gen-corpus needs ../shared/data/vi"
+	done_testing
+fi
 export BENCH_OUT=$T/out
 if ! "$MUCLUC" index --help >/dev/null 2>&1; then
 	skip "bench smoke" "this mucluc has no index command yet"
