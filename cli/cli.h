@@ -69,9 +69,10 @@ int cmd_check(const struct cli *cli, int argc, char **argv);
 int cmd_serve(const struct cli *cli, int argc, char **argv);
 int cmd_search(const struct cli *cli, int argc, char **argv);
 
-/* Run the command `name` without arguments as a later stage (harvest runs
- * merge). Its exit status, or -1 when no such command is built in. */
-int cli_run_stage(const struct cli *cli, const char *name);
+/* Run the command `name` as a later stage (harvest runs merge), with one
+ * argument arg (may be NULL: none). Its exit status, or -1 when no such
+ * command is built in. */
+int cli_run_stage(const struct cli *cli, const char *name, const char *arg);
 
 /* ---- the catalogue report (report.c), for `mucluc sources` and `mucluc stats` ---- */
 

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "mg.h"
+#include "ix-index.h"
 
 static const char check_usage[] =
 	"Usage: mucluc check [--repair]\n"
@@ -63,6 +64,43 @@ static int run_checks(struct mc_store *s, struct mc_check *c, struct mc_store_ch
 		return EXIT_NOTHING;
 	}
 	return 0;
+}
+
+/* The search index's state beside the store's change feeds (a note, never
+ * a problem: the index catches up at its next run). */
+static void index_state(const struct mc_config *cfg, struct mc_store *s)
+{
+	struct ix_index_state ix;
+	struct mc_reader *r;
+	struct mc_error e;
+	uint64_t ulast = 0, rlast;
+	int rc;
+
+	mc_error_clear(&e);
+	memset(&ix, 0, sizeof(ix));
+	rc = ix_index_state(cfg, &ix, &e);
+	if (rc == MC_E_NOTFOUND) {
+		fprintf(stderr, "mucluc check: index: none built yet\n");
+		return;
+	}
+	if (rc) {
+		cli_error("check: reading the index's state", rc, &e);
+		return;
+	}
+	if (mc_reader_begin(s, &r))
+		return;
+	rlast = mc_reader_feed_last(r);
+	rc = mg_feed_last(r, &ulast);
+	mc_reader_end(r);
+	if (rc)
+		return;
+	if (ix.cursor >= ulast && ix.record_cursor >= rlast)
+		fprintf(stderr, "mucluc check: index: %" PRIu64 " documents, at the end of the change "
+			"feeds (union feed %" PRIu64 ", record feed %" PRIu64 ")\n", ix.docs, ulast, rlast);
+	else
+		fprintf(stderr, "mucluc check: index: %" PRIu64 " documents, behind the change feeds "
+			"(union feed %" PRIu64 " of %" PRIu64 ", record feed %" PRIu64 " of %" PRIu64
+			")\n", ix.docs, ix.cursor, ulast, ix.record_cursor, rlast);
 }
 
 static void summary(const struct mc_check *c, const struct mc_store_check_res *sres,
@@ -198,6 +236,7 @@ again:
 			goto done;
 	}
 	fflush(stdout);
+	index_state(cfg, s);
 	summary(&c, &sres, &mres, mc_time_mono() - t0);
 	ret = c.problems ? EXIT_PARTLY : EXIT_ALL_GOOD;
 done:

@@ -1,5 +1,5 @@
 /* cmd-harvest.c — `mucluc harvest [--source ID ...|--all] [--full [--force]] [--from D]
- * [--until D] [--jobs N] [--no-merge]` */
+ * [--until D] [--jobs N] [--no-merge] [--no-index]` */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,7 +32,8 @@ static const char usage[] =
 	"      --until DATE  ... up to DATE\n"
 	"  -j, --jobs N      sources harvested in parallel (default: [harvest] jobs, 4);\n"
 	"                    never two connections to one host\n"
-	"      --no-merge    do not run the later stages (merge) afterwards\n"
+	"      --no-merge    do not run the later stages (merge, index) afterwards\n"
+	"      --no-index    run the merge afterwards but not the index\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Prints one line per source on stdout:\n"
@@ -110,7 +111,7 @@ static void release_locks(struct mc_lock **locks, size_t n)
 
 int cmd_harvest(const struct cli *cli, int argc, char **argv)
 {
-	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE, OPT_FORCE };
+	enum { OPT_FULL = 256, OPT_FROM, OPT_UNTIL, OPT_NO_MERGE, OPT_NO_INDEX, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, 's' },
 		{ "all", no_argument, NULL, 'a' },
@@ -120,6 +121,7 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
+		{ "no-index", no_argument, NULL, OPT_NO_INDEX },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,7 +132,7 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	struct hv_opts o;
 	const char **named = NULL;
 	size_t nnamed = 0, n = 0, i, k;
-	int c, all = 0, no_merge = 0, ret, rc;
+	int c, all = 0, no_merge = 0, no_index = 0, ret, rc;
 	struct mc_lock **locks = NULL;
 	char *end;
 	long jobs;
@@ -181,6 +183,9 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_NO_MERGE:
 			no_merge = 1;
+			break;
+		case OPT_NO_INDEX:
+			no_index = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -295,7 +300,7 @@ int cmd_harvest(const struct cli *cli, int argc, char **argv)
 	mc_store_close(store);
 	store = NULL;
 	if (!no_merge) {
-		int mrc = cli_run_stage(cli, "merge");
+		int mrc = cli_run_stage(cli, "merge", no_index ? "--no-index" : NULL);
 
 		if (mrc > 0 && ret == EXIT_ALL_GOOD)
 			ret = EXIT_PARTLY;

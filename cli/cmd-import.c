@@ -16,7 +16,8 @@ static const char usage[] =
 	"  -e, --encoding ENC   the files' character encoding when it is known: utf-8,\n"
 	"                       tcvn3, vni, viscii, cp1258, latin-1, marc-8 (default: detect\n"
 	"                       per record)\n"
-	"      --no-merge       do not run the merge stage afterwards\n"
+	"      --no-merge       do not run the merge stage (nor the index) afterwards\n"
+	"      --no-index       do not bring the search index up to date after the merge\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"Prints one summary line per file; each bad record goes to stderr as\n"
@@ -80,6 +81,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "no-merge", no_argument, NULL, 'M' },
+		{ "no-index", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -92,7 +94,7 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 	const struct mc_source *src;
 	const char *source_id = NULL;
 	struct mc_error e;
-	int c, i, rc, ret = EXIT_ALL_GOOD, merge = 1;
+	int c, i, rc, ret = EXIT_ALL_GOOD, merge = 1, index = 1;
 
 	memset(&o, 0, sizeof(o));
 	while ((c = getopt_long(argc, argv, "s:f:e:h", opts, NULL)) != -1) {
@@ -111,6 +113,9 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 			break;
 		case 'M':
 			merge = 0;
+			break;
+		case 'I':
+			index = 0;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -158,8 +163,11 @@ int cmd_import(const struct cli *cli, int argc, char **argv)
 	lock = NULL;
 	/* the next stage: merge what changed (cli is the one place stages run in
 	 * order); the source lock is not held while it waits for the merge lock */
-	if (merge && cli_run_merge(cfg, store, 0, 0) != EXIT_ALL_GOOD)
+	if (merge && cli_run_merge(cfg, store, 0, 0) != EXIT_ALL_GOOD) {
 		ret = EXIT_PARTLY;
+	} else if (merge && index && cli_run_index(cfg, store, 0, 0) != EXIT_ALL_GOOD) {
+		ret = EXIT_PARTLY;
+	}
 out:
 	mc_lock_release(lock);
 	mc_store_close(store);

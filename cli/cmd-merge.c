@@ -22,6 +22,7 @@ static const char merge_usage[] =
 	"  --bulk, --no-bulk    keep the match keys in memory for this run, or look\n"
 	"                       each up in the store (default: in memory when the\n"
 	"                       backlog is large next to the catalogue)\n"
+	"      --no-index       do not bring the search index up to date afterwards\n"
 	"  -v, --verbose        also print how many candidates were verified\n"
 	"  -h, --help           show this help\n";
 
@@ -129,6 +130,7 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 		{ "rebuild", no_argument, NULL, 'r' },
 		{ "bulk", no_argument, NULL, 'b' },
 		{ "no-bulk", no_argument, NULL, 'B' },
+		{ "no-index", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -136,12 +138,15 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 	struct mc_config *cfg = NULL;
 	struct mc_store *s = NULL;
 	unsigned flags = 0;
-	int c, verbose = 0, rc;
+	int c, verbose = 0, rc, index = 1;
 
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			flags |= MG_MERGE_REBUILD;
+			break;
+		case 'I':
+			index = 0;
 			break;
 		case 'b':
 			flags = (flags & ~MG_MERGE_NO_BULK) | MG_MERGE_BULK;
@@ -167,6 +172,8 @@ int cmd_merge(const struct cli *cli, int argc, char **argv)
 	rc = cli_open_store(cfg, 0, &s);
 	if (!rc)
 		rc = cli_run_merge(cfg, s, flags, verbose);
+	if (!rc && index)
+		rc = cli_run_index(cfg, s, 0, 0);
 	mc_store_close(s);
 	mc_config_free(cfg);
 	return rc;

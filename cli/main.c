@@ -56,15 +56,15 @@ static const struct {
 	{ "search", cmd_search },
 };
 
-int cli_run_stage(const struct cli *cli, const char *name)
+int cli_run_stage(const struct cli *cli, const char *name, const char *arg)
 {
-	char *argv[2] = { (char *)name, NULL };
+	char *argv[3] = { (char *)name, (char *)arg, NULL };
 	size_t i;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(name, commands[i].name) == 0) {
 			optind = 0; /* glibc: a fresh getopt for the stage */
-			return commands[i].run(cli, 1, argv);
+			return commands[i].run(cli, arg ? 2 : 1, argv);
 		}
 	return -1;
 }

@@ -14,9 +14,17 @@
 
 #include "core.h"
 
-/* Documents replaced or deleted per Xapian commit (the cursor is committed
- * with each batch). */
-#define IX_INDEX_BATCH 10000u
+/* Documents added, replaced or deleted per Xapian commit. Xapian keeps a
+ * batch's postings in maps whose depth grows with it: on 65,000 generated
+ * unions, batches of 500 / 1,000 / 2,000 / 10,000 / 40,000 took 27.7 / 27.1 /
+ * 25.5 / 33.6 / 54.0 s of CPU and 208 / 217 / 235 / 353 / 794 MB. */
+#define IX_INDEX_BATCH 2000u
+/* Builder threads of a rebuild, at most (each its own snapshot — one
+ * snapshot in fact: equal store write generations —, builder and Xapian
+ * database, with the unions whose id % threads is its number; the parts are
+ * then compacted into one database). Default: the processors online;
+ * $MUCLUC_INDEX_JOBS sets it. */
+#define IX_INDEX_JOBS_MAX 8u
 /* Union feed entries read per store snapshot (16 bytes each in memory). */
 #define IX_INDEX_FEED_MAX 1000000u
 
@@ -25,13 +33,14 @@ enum ix_index_flags {
 };
 
 struct ix_index_stats {
-	uint64_t feed;        /* union feed entries read */
+	uint64_t feed;        /* union feed and record feed entries read */
 	uint64_t added;       /* documents new to the index */
 	uint64_t replaced;    /* documents re-indexed */
 	uint64_t deleted;     /* documents removed (tombstone, or no public member left) */
 	uint64_t skipped;     /* unions without a public member and without a document */
 	uint64_t commits;     /* Xapian commits */
 	uint64_t cursor;      /* union feed sequence the index is at after the run */
+	uint64_t record_cursor; /* record feed sequence the index is at after the run */
 	uint64_t docs;        /* documents in the index after the run */
 	int rebuilt;          /* 1: a new database was built and swapped in */
 	unsigned generation;  /* N of index.d/N now live */
@@ -52,6 +61,9 @@ struct ix_index_opts {
 	void *link_ctx;
 	ix_wait_fn on_wait;    /* may be NULL */
 	void *wait_ctx;
+	/* documents per commit, 1..10 * IX_INDEX_BATCH (0: IX_INDEX_BATCH, or
+	 * $MUCLUC_INDEX_BATCH: tests use small batches to have many commits) */
+	uint64_t batch;
 	/* tests: _exit(137) after this many documents were written (0: never;
 	 * also $MUCLUC_INDEX_CRASH_AFTER), to test that a killed run leaves a
 	 * consistent index */
@@ -74,9 +86,17 @@ struct ix_index_opts {
 int ix_index_run(const struct mc_config *cfg, struct mc_store *s, const struct ix_index_opts *opts,
 		 struct ix_index_stats *st, struct mc_error *err);
 
-/* The index's cursor and document count, without the lock (for `mucluc
- * check`): *cursor, *docs. 0, MC_E_NOTFOUND (no index built), MC_E_STORE. */
-int ix_index_state(const struct mc_config *cfg, uint64_t *cursor, uint64_t *docs,
+struct ix_index_state {
+	uint64_t cursor;        /* union feed sequence indexed */
+	uint64_t record_cursor; /* record feed sequence indexed */
+	uint64_t docs;
+	unsigned generation;    /* N of the live index.d/N */
+};
+
+/* The live index's cursors and document count, read-only and without the
+ * lock (for `mucluc check`). 0, MC_E_NOTFOUND (no index built yet),
+ * MC_E_CORRUPT (the stub), MC_E_STORE (Xapian). */
+int ix_index_state(const struct mc_config *cfg, struct ix_index_state *ret,
 		   struct mc_error *err);
 
 #endif

@@ -50,9 +50,12 @@ bool spelling_word(const std::string &t, size_t from)
 	return true;
 }
 
-// Remove the spelling words of document did (terms under spell_prefixes).
+// Remove the spelling words of document did (terms under spell_prefixes):
+// each word once, as ixw_doc_spelling added it once per document.
 void unspell(Xapian::WritableDatabase &db, Xapian::docid did, const char *const *prefixes)
 {
+	std::vector<std::string> words;
+
 	if (!prefixes)
 		return;
 	for (size_t p = 0; prefixes[p]; p++) {
@@ -68,9 +71,13 @@ void unspell(Xapian::WritableDatabase &db, Xapian::docid did, const char *const 
 			if (t.size() > pre.size() && t[pre.size()] >= 'A' && t[pre.size()] <= 'Z')
 				continue;
 			if (spelling_word(t, pre.size()))
-				db.remove_spelling(t.substr(pre.size()), 1);
+				words.push_back(t.substr(pre.size()));
 		}
 	}
+	std::sort(words.begin(), words.end());
+	words.erase(std::unique(words.begin(), words.end()), words.end());
+	for (const std::string &w : words)
+		db.remove_spelling(w, 1);
 }
 
 // The document with unique term uterm, or 0.
@@ -91,15 +98,15 @@ void spell(Xapian::WritableDatabase &db, const struct ixw_doc *d)
 
 extern "C" {
 
-int ixw_open(const char *dir, int create, struct ixw_db **ret, struct mc_error *err)
+int ixw_open(const char *dir, unsigned flags, struct ixw_db **ret, struct mc_error *err)
 {
 	try {
 		// commits happen when the indexer says (with its cursor), not every
 		// 10,000 changes behind its back; the indexer bounds its batches
 		setenv("XAPIAN_FLUSH_THRESHOLD", "1000000", 1);
-		int flags = (create ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_OPEN) |
-			    Xapian::DB_BACKEND_GLASS;
-		ixw_db *db = new ixw_db{ Xapian::WritableDatabase(dir, flags) };
+		int xf = ((flags & IXW_CREATE) ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_OPEN) |
+			 ((flags & IXW_NOSYNC) ? Xapian::DB_NO_SYNC : 0) | Xapian::DB_BACKEND_GLASS;
+		ixw_db *db = new ixw_db{ Xapian::WritableDatabase(dir, xf) };
 
 		*ret = db;
 		return 0;
@@ -382,17 +389,57 @@ int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 
 } // extern "C"
 
-extern "C" int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *docs, struct mc_error *err)
+extern "C" int ixw_peek(const char *dir, uint64_t *cursor, uint64_t *rcursor, uint64_t *docs,
+			struct mc_error *err)
 {
 	try {
 		Xapian::Database db(dir, Xapian::DB_BACKEND_GLASS);
 		std::string v = db.get_metadata("mucluc.cursor");
 
 		*cursor = v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 10);
+		v = db.get_metadata("mucluc.record_cursor");
+		*rcursor = v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 10);
 		*docs = db.get_doccount();
 		return 0;
 	} catch (const Xapian::Error &e) {
 		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_other(err);
+	}
+}
+
+extern "C" int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_error *err)
+{
+	try {
+		Xapian::TermIterator it = db->db.spellings_begin();
+		Xapian::doccount f = 0;
+
+		it.skip_to(w);
+		if (it != db->db.spellings_end() && *it == w)
+			f = it.get_termfreq();
+
+		return f > 0x7fffffff ? 0x7fffffff : (int)f;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_other(err);
+	}
+}
+
+extern "C" int ixw_compact(const char *const *dirs, size_t n, const char *out,
+			   struct mc_error *err)
+{
+	try {
+		Xapian::Database db;
+
+		for (size_t i = 0; i < n; i++)
+			db.add_database(Xapian::Database(dirs[i], Xapian::DB_BACKEND_GLASS));
+		db.compact(out, Xapian::DBCOMPACT_MULTIPASS);
+		return 0;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (const std::bad_alloc &) {
+		return mc_error_set(err, -ENOMEM, "out of memory compacting the index");
 	} catch (...) {
 		return fail_other(err);
 	}
