@@ -27,6 +27,12 @@
 #define IX_QUERY_TIME_MS     1000u  /* per query: past it, partial results ("partial": true) */
 #define IX_MAX_FACET_VALUES  30u    /* values listed per facet */
 #define IX_MAX_SUGGEST       10u    /* suggestions returned */
+/* Matches looked at for the total and the facet counts: both are exact up
+ * to this many matching records; past it "total_exact" and the facets'
+ * "exact" are false and the figures are estimates (the counts of the
+ * records looked at, scaled to the estimated total). Looking at every match
+ * costs about a microsecond each: too slow for broad queries over 1M. */
+#define IX_COUNT_AT_LEAST    1000u
 
 struct ix_searcher;
 
@@ -81,11 +87,20 @@ struct ix_search_req {
  *    "results": [{"id", "title", "names", "year", "publisher", "isbn",
  *                 "material", "work", "editions", "holdings": [{"library",
  *                 "name", "call_number", "items", "link"}]}],
- *    "facets": {"counts": "editions", "library": [{"value", "label", "count"}], ...},
+ *    "facets": {"counts": "editions", "exact": bool,
+ *               "library": [{"value", "label", "count"}], "province", "type",
+ *               "lang", "material", "category", "digital", "year"},
  *    "did_you_mean": "corrected query" | null, "relaxed": bool,
- *    "partial": bool, "took_ms": N}
+ *    "corrected": bool, "partial": bool, "took_ms": N}
  * ("relaxed": no record had every word, so most of them were asked for;
- * "partial": the time limit cut the match). 0; MC_E_USAGE (a bad request:
+ * "editions": the editions of the result's work in the index, whatever
+ * the query and filters (1 with group none: what work=<work> lists);
+ * "corrected": words were also searched as their likely corrections (each
+ * swap of two adjacent letters some records have, Xapian's spelling
+ * suggestion) because no record has them or the query found little;
+ * did_you_mean shows the query with the most frequent corrections; "partial": the time limit cut the
+ * match; facet values by count, at most IX_MAX_FACET_VALUES each, the
+ * library's label is its name). A filter's facet may also be "year". 0; MC_E_USAGE (a bad request:
  * err->msg is the message for the reader); MC_E_TOOBIG (a limit above);
  * MC_E_STORE; -ENOMEM. */
 int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **ret,

@@ -433,7 +433,7 @@ static struct ix_qnode *text_node(struct parser *p, int f, const char *s, size_t
 		return isbn_node(p, s, n, 1);
 	if (f == F_YEAR)
 		return year_node(p, s, n);
-	if (!phrase && f == F_ANY && isbn_shaped(s, n)) {
+	if (!phrase && !wild && f == F_ANY && isbn_shaped(s, n)) {
 		node = isbn_node(p, s, n, 0);
 		if (node || p->rc)
 			return node;
@@ -723,6 +723,7 @@ static const char *field_name(enum ix_qfield f)
 
 static int fmt_node(const struct ix_qnode *n, struct mc_buf *o, int nested)
 {
+	const char *w;
 	size_t i;
 	int rc = 0;
 
@@ -730,8 +731,13 @@ static int fmt_node(const struct ix_qnode *n, struct mc_buf *o, int nested)
 	case IX_Q_WORD:
 		if (n->field != IX_QF_ANY)
 			rc = mc_buf_addf(o, "%s:", field_name(n->field));
+		w = n->words[0].fix ? n->words[0].fix : n->words[0].raw;
+		/* a word that would read as an operator ("OR" cut from "OR&")
+		 * or an ISBN (";080442957X") keeps being a word in quotes */
 		if (!rc)
-			rc = mc_buf_adds(o, n->words[0].fix ? n->words[0].fix : n->words[0].raw);
+			rc = !n->wildcard && (op_of(w, strlen(w)) >= 0 || isbn_shaped(w, strlen(w)))
+				     ? mc_buf_addf(o, "\"%s\"", w)
+				     : mc_buf_adds(o, w);
 		if (!rc && n->wildcard)
 			rc = mc_buf_addc(o, '*');
 		return rc;

@@ -29,6 +29,8 @@ void ixx_close(struct ixx_db *db);
 /* ix_searcher_refresh: 1 changed, 0 unchanged, or an error. */
 int ixx_refresh(struct ixx_db *db, struct mc_error *err);
 int ixx_info(struct ixx_db *db, struct ix_info *ret, struct mc_error *err);
+/* The revision of the database as this reader sees it (0 on an error). */
+uint64_t ixx_revision(struct ixx_db *db);
 
 struct ixx_spec {
 	struct ix_query *q;               /* NULL or q->root NULL: every document */
@@ -59,6 +61,7 @@ struct ixx_out {
 	size_t nhits;
 	struct ixx_value *facet[IXX_NFACETS];  /* by count, at most IX_MAX_FACET_VALUES */
 	size_t nfacet[IXX_NFACETS];
+	int counts_exact;                 /* facet counts exact (else scaled estimates) */
 	int relaxed, partial;
 	int corrected;                    /* some words had a fix put in (typo fallback) */
 	int suggest;                      /* words' fix set for did-you-mean */
@@ -71,9 +74,10 @@ int ixx_search(struct ixx_db *db, const struct ixx_spec *spec, struct ixx_out *o
 	       struct mc_error *err);
 void ixx_out_free(struct ixx_out *out);
 
-/* The library's label (its name) for a facet value, when the index has one
- * (user metadata "mucluc.label.library:<id>"); malloc'd or NULL. */
-char *ixx_label(struct ixx_db *db, const char *facet, const char *value);
+/* The document data of the first document with term (any one), malloc'd
+ * in *data. 0, MC_E_NOTFOUND, MC_E_STORE, -ENOMEM. */
+int ixx_term_data(struct ixx_db *db, const char *term, char **data, size_t *len,
+		  struct mc_error *err);
 
 /* Up to max documents with field prefix ("XT" or "XA") words words[0..n)
  * where the last one is a prefix when last_partial; cb gets each document's

@@ -15,9 +15,157 @@
 #define SUGGEST_DOCS 100u     /* documents looked at per kind for ix_suggest */
 #define SUGGEST_KEYS 256u     /* distinct titles / names counted */
 
+#define LABELS_MAX 512u       /* library names remembered per searcher */
+
+struct label {
+	char *id, *name;
+};
+
+#define CACHE_MAX 64u         /* facet answers remembered per searcher */
+
+/* The facet counts and total of a request, for its other pages: counting
+ * is most of a search's cost, paging through an answer should not repeat
+ * it. Valid for one revision of the index. */
+struct cached {
+	char *key;            /* the request but its page (canonical), or NULL */
+	uint64_t rev;
+	json_t *facets;
+	uint64_t total;
+	int total_exact;
+	uint64_t used;        /* for least recently used */
+};
+
 struct ix_searcher {
 	struct ixx_db *db;
+	struct label labels[LABELS_MAX];  /* library id -> name, from the holdings */
+	size_t nlabels;
+	struct cached cache[CACHE_MAX];
+	uint64_t tick;
 };
+
+static void cache_clear(struct ix_searcher *s)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++) {
+		free(s->cache[i].key);
+		json_decref(s->cache[i].facets);
+		memset(&s->cache[i], 0, sizeof(s->cache[i]));
+	}
+}
+
+static struct cached *cache_find(struct ix_searcher *s, const char *key, uint64_t rev)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++)
+		if (s->cache[i].key && s->cache[i].rev == rev && strcmp(s->cache[i].key, key) == 0) {
+			s->cache[i].used = ++s->tick;
+			return &s->cache[i];
+		}
+	return NULL;
+}
+
+/* Remember (a copy of) facets; on failure nothing is remembered. */
+static void cache_put(struct ix_searcher *s, const char *key, uint64_t rev, const json_t *facets,
+		      uint64_t total, int total_exact)
+{
+	struct cached *c = &s->cache[0];
+	size_t i;
+
+	for (i = 1; i < CACHE_MAX; i++)
+		if (s->cache[i].used < c->used)
+			c = &s->cache[i];
+	free(c->key);
+	json_decref(c->facets);
+	c->key = strdup(key);
+	c->facets = json_deep_copy(facets);
+	if (!c->key || !c->facets) {
+		free(c->key);
+		json_decref(c->facets);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	c->rev = rev;
+	c->total = total;
+	c->total_exact = total_exact;
+	c->used = ++s->tick;
+}
+
+/* The request without its page and size, as a cache key. 0 or an error. */
+static int cache_key(const struct ix_query *q, const struct ix_search_req *req, struct mc_buf *k)
+{
+	size_t i;
+	int rc;
+
+	rc = ix_query_dump(q, k);
+	rc = rc ? rc : mc_buf_addf(k, "\x1eg%d\x1ey%d-%d\x1ew%s", req->group, req->year_from,
+				  req->year_to, req->work ? req->work : "");
+	for (i = 0; i < req->nfilters && !rc; i++)
+		rc = mc_buf_addf(k, "\x1e%s=%s", req->filters[i].facet, req->filters[i].value);
+	return rc;
+}
+
+static void labels_clear(struct ix_searcher *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].id);
+		free(s->labels[i].name);
+	}
+	s->nlabels = 0;
+}
+
+/* The library's name: from the holdings of a document it holds (the index
+ * keeps no list of libraries), remembered. NULL: unknown (the id serves). */
+static const char *library_label(struct ix_searcher *s, const char *id)
+{
+	struct mc_buf term;
+	struct mc_error e;
+	char *data = NULL;
+	const char *name = NULL;
+	json_t *j, *h;
+	size_t i, len;
+
+	for (i = 0; i < s->nlabels; i++)
+		if (strcmp(s->labels[i].id, id) == 0)
+			return s->labels[i].name;
+	mc_buf_init(&term, 2 * IX_MAX_FILTER_BYTES);
+	if (mc_buf_addf(&term, "XFlibrary:%s", id) ||
+	    ixx_term_data(s->db, term.data, &data, &len, &e)) {
+		mc_buf_free(&term);
+		return NULL;
+	}
+	mc_buf_free(&term);
+	j = json_loadb(data, len, 0, NULL);
+	free(data);
+	json_array_foreach(json_object_get(j, "holdings"), i, h)
+		if (json_is_string(json_object_get(h, "library")) &&
+		    strcmp(json_string_value(json_object_get(h, "library")), id) == 0 &&
+		    json_is_string(json_object_get(h, "name"))) {
+			name = json_string_value(json_object_get(h, "name"));
+			break;
+		}
+	if (name && s->nlabels < LABELS_MAX) {
+		struct label *l = &s->labels[s->nlabels];
+
+		l->id = strdup(id);
+		l->name = strdup(name);
+		if (l->id && l->name) {
+			s->nlabels++;
+			name = l->name;
+		} else {
+			free(l->id);
+			free(l->name);
+			name = NULL;
+		}
+	} else {
+		name = NULL;
+	}
+	json_decref(j);
+	return name;
+}
 
 int ix_searcher_open(const char *data_dir, struct ix_searcher **ret, struct mc_error *err)
 {
@@ -44,14 +192,23 @@ void ix_searcher_close(struct ix_searcher *s)
 {
 	if (!s)
 		return;
+	labels_clear(s);
+	cache_clear(s);
 	ixx_close(s->db);
 	free(s);
 }
 
 int ix_searcher_refresh(struct ix_searcher *s, struct mc_error *err)
 {
+	int rc;
+
 	mc_error_clear(err);
-	return ixx_refresh(s->db, err);
+	rc = ixx_refresh(s->db, err);
+	if (rc == 1) {
+		labels_clear(s);  /* a library may have been renamed */
+		cache_clear(s);
+	}
+	return rc;
 }
 
 int ix_searcher_info(struct ix_searcher *s, struct ix_info *ret, struct mc_error *err)
@@ -126,18 +283,18 @@ static json_t *facets_json(struct ix_searcher *s, const struct ixx_out *out)
 	unsigned f;
 	size_t i;
 
-	if (!o || json_object_set_new(o, "counts", json_string("editions")))
+	if (!o || json_object_set_new(o, "counts", json_string("editions")) ||
+	    json_object_set_new(o, "exact", json_boolean(out->counts_exact)))
 		goto nomem;
 	for (f = 0; f < IXX_NFACETS; f++) {
 		if (!(a = json_array()) || json_object_set_new(o, ixx_facet_names[f], a))
 			goto nomem;
 		for (i = 0; i < out->nfacet[f]; i++) {
 			const struct ixx_value *x = &out->facet[f][i];
-			char *label = f == 0 ? ixx_label(s->db, ixx_facet_names[f], x->value) : NULL;
+			const char *label = f == 0 ? library_label(s, x->value) : NULL;
 
 			v = json_pack("{s:s, s:s, s:I}", "value", x->value, "label",
 				      label ? label : x->value, "count", (json_int_t)x->count);
-			free(label);
 			if (!v || json_array_append_new(a, v))
 				goto nomem;
 		}
@@ -154,7 +311,9 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	struct ixx_spec spec;
 	struct ixx_out out;
 	struct ix_query *q = NULL;
-	struct mc_buf dym;
+	struct mc_buf dym, key;
+	struct cached *hit = NULL;
+	uint64_t rev = 0;
 	json_t *res = NULL, *results, *j;
 	double t0 = mc_time_mono();
 	size_t i;
@@ -163,6 +322,7 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	mc_error_clear(err);
 	memset(&out, 0, sizeof(out));
 	mc_buf_init(&dym, 4 * IX_MAX_QUERY_BYTES + 256);
+	mc_buf_init(&key, 8 * IX_MAX_QUERY_BYTES + IX_MAX_FILTERS * (IX_MAX_FILTER_BYTES + 16));
 	if ((rc = check_req(req, err)) != 0)
 		return rc;
 	if ((rc = ix_query_parse(req->q ? req->q : "", req->q ? req->qlen : 0, &q, err)) != 0)
@@ -183,8 +343,21 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	spec.sort = req->sort;
 	spec.group = req->work ? IX_GROUP_NONE : req->group;
 	spec.facets = !req->no_facets;
+	if (spec.facets) {
+		rev = ixx_revision(s->db);
+		if (cache_key(q, req, &key) == 0)
+			hit = cache_find(s, key.data, rev);
+		else
+			mc_buf_free(&key);  /* no key: no caching */
+		if (hit)
+			spec.facets = 0;
+	}
 	if ((rc = ixx_search(s->db, &spec, &out, err)) != 0)
 		goto done;
+	if (hit) {
+		out.total = hit->total;
+		out.total_exact = hit->total_exact;
+	}
 	rc = -ENOMEM;
 	results = json_array();
 	res = json_pack("{s:I, s:b, s:I, s:I, s:s, s:o}", "total", (json_int_t)out.total,
@@ -206,8 +379,15 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 		    json_array_append_new(results, j))
 			goto done;
 	}
-	if (spec.facets) {
-		if (!(j = facets_json(s, &out)) || json_object_set_new(res, "facets", j))
+	if (hit) {
+		if (!(j = json_deep_copy(hit->facets)) || json_object_set_new(res, "facets", j))
+			goto done;
+	} else if (spec.facets) {
+		if (!(j = facets_json(s, &out)))
+			goto done;
+		if (key.data && !out.partial)
+			cache_put(s, key.data, rev, j, out.total, out.total_exact);
+		if (json_object_set_new(res, "facets", j))
 			goto done;
 	} else if (json_object_set_new(res, "facets", json_pack("{s:s}", "counts", "editions"))) {
 		goto done;
@@ -232,6 +412,7 @@ done:
 	ixx_out_free(&out);
 	ix_query_free(q);
 	mc_buf_free(&dym);
+	mc_buf_free(&key);
 	return rc;
 }
 
