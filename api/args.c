@@ -85,13 +85,15 @@ int api_args_parse(const char *qs, size_t len, char *buf, size_t bufsz, struct a
 			v = decode(eq + 1, slen - (size_t)(eq + 1 - seg), buf + used);
 			if (v < 0)
 				goto bad;
+			a->val = buf + used;
+			used += (size_t)v + 1;
 		} else {
-			buf[used] = '\0';
+			/* no value: the key's terminator is the empty value (a segment
+			 * of n bytes never takes more than n + 1 of buf) */
+			a->val = a->key + a->klen;
 			v = 0;
 		}
-		a->val = buf + used;
 		a->vlen = (size_t)v;
-		used += (size_t)v + 1;
 		ret->n++;
 	}
 	return 0;

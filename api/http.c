@@ -125,7 +125,7 @@ static void access_log(struct api_rq *rq, int status, size_t bytes)
 	const char *method, *ref, *ua;
 	char *host = NULL;
 	ev_uint16_t port = 0;
-	struct mc_buf b;
+	struct mc_buf *b = &w->logbuf;
 	time_t now = time(NULL);
 	ssize_t wr;
 
@@ -154,25 +154,24 @@ static void access_log(struct api_rq *rq, int status, size_t bytes)
 	}
 	ref = in ? evhttp_find_header(in, "Referer") : NULL;
 	ua = in ? evhttp_find_header(in, "User-Agent") : NULL;
-	mc_buf_init(&b, 8192);
-	mc_buf_addf(&b, "%s - - [%s] \"%s ", host ? host : "-", w->log_date, method);
-	log_esc(&b, rq->uri, rq->urilen > 2048 ? 2048 : rq->urilen);
-	mc_buf_addf(&b, " HTTP/%d.%d\" %d %zu \"", rq->req->major, rq->req->minor, status, bytes);
+	mc_buf_reset(b);
+	mc_buf_addf(b, "%s - - [%s] \"%s ", host ? host : "-", w->log_date, method);
+	log_esc(b, rq->uri, rq->urilen > 2048 ? 2048 : rq->urilen);
+	mc_buf_addf(b, " HTTP/%d.%d\" %d %zu \"", rq->req->major, rq->req->minor, status, bytes);
 	if (ref)
-		log_esc(&b, ref, strnlen(ref, 1024));
+		log_esc(b, ref, strnlen(ref, 1024));
 	else
-		mc_buf_addc(&b, '-');
-	mc_buf_adds(&b, "\" \"");
+		mc_buf_addc(b, '-');
+	mc_buf_adds(b, "\" \"");
 	if (ua)
-		log_esc(&b, ua, strnlen(ua, 1024));
+		log_esc(b, ua, strnlen(ua, 1024));
 	else
-		mc_buf_addc(&b, '-');
-	mc_buf_adds(&b, "\"\n");
+		mc_buf_addc(b, '-');
+	mc_buf_adds(b, "\"\n");
 	/* one write per line to an O_APPEND file: lines of several workers never mix */
-	if (b.data)
-		wr = write(w->srv->log_fd, b.data, b.len);
+	if (b->data)
+		wr = write(w->srv->log_fd, b->data, b->len);
 	(void)wr;
-	mc_buf_free(&b);
 }
 
 /* CORS: Access-Control-Allow-Origin for the request's Origin. */

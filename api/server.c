@@ -451,6 +451,7 @@ static void worker_free(struct api_worker *w)
 		ix_searcher_close(w->ix);
 	mc_buf_free(&w->buf);
 	mc_buf_free(&w->buf2);
+	mc_buf_free(&w->logbuf);
 	mc_record_free(w->rec);
 	free(w->argbuf);
 	cfg_put(w->cfg);
@@ -464,6 +465,7 @@ static int worker_init(struct api_server *srv, struct api_worker *w, struct mc_e
 	w->srv = srv;
 	mc_buf_init(&w->buf, API_RESPONSE_MAX);
 	mc_buf_init(&w->buf2, API_RESPONSE_MAX);
+	mc_buf_init(&w->logbuf, 32768); /* escaped: 4 x (2048 + 1024 + 1024) + the rest */
 	if (!(w->base = event_base_new()) || event_base_priority_init(w->base, 2) ||
 	    !(w->http = evhttp_new(w->base)) || !(w->body = evbuffer_new()) ||
 	    !(w->gz = evbuffer_new()) ||
