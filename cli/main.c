@@ -30,6 +30,8 @@ static const char usage[] =
 	"                       harvest the sources' OAI-PMH servers into the store\n"
 	"  check [--repair]     check the store's consistency (and repair what can be derived)\n"
 	"  index [--rebuild]    bring the search index up to date with the union records\n"
+	"  serve [--listen ADDR:PORT]\n"
+	"                       serve the catalogue over HTTP (schemas/api.md)\n"
 	"  search QUERY         search the index (--json, --page, --size, --filter, --suggest)\n"
 	"\n"
 	"Options:\n"
@@ -50,6 +52,7 @@ static const struct {
 	{ "harvest", cmd_harvest },
 	{ "check", cmd_check },
 	{ "index", cmd_index },
+	{ "serve", cmd_serve },
 	{ "search", cmd_search },
 };
 
