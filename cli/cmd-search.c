@@ -31,6 +31,11 @@ static const char search_usage[] =
 	"      --year-from Y, --year-to Y   published in these years\n"
 	"  -w, --work KEY       the editions of one work (a result's \"work\")\n"
 	"      --no-facets      skip facet counting\n"
+	"      --repeat N       run the search N times and print the time per run (p50,\n"
+	"                       p99, max) on stderr: for measuring (the second and later\n"
+	"                       runs reuse the first one's facet counts)\n"
+	"      --queries FILE   time each line of FILE as the query, once (with the\n"
+	"                       other options), and print the figures on stderr\n"
 	"  -S, --suggest        autocomplete titles and authors starting with PREFIX\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -93,9 +98,91 @@ static void print_human(const json_t *res, int suggest)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --repeat: n runs of the same request, their times on stderr. */
+static int time_runs(struct ix_searcher *s, const struct ix_search_req *req, int suggest, long n,
+		     struct mc_error *e)
+{
+	double *t = calloc((size_t)n, sizeof(*t));
+	long i;
+	int rc = 0;
+
+	if (!t)
+		return mc_error_set(e, -ENOMEM, "out of memory");
+	for (i = 0; i < n && !rc; i++) {
+		json_t *res = NULL;
+		double t0 = mc_time_mono();
+
+		rc = suggest ? ix_suggest(s, req->q, req->qlen, &res, e) : ix_search(s, req, &res, e);
+		t[i] = (mc_time_mono() - t0) * 1e3;
+		json_decref(res);
+	}
+	if (!rc) {
+		qsort(t, (size_t)n, sizeof(*t), cmp_double);
+		fprintf(stderr, "search: %ld runs: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", n,
+			t[n / 2], t[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], t[n - 1]);
+	}
+	free(t);
+	return rc;
+}
+
+/* --queries FILE: each line once; figures on stderr. 0 or -1 (printed). */
+static int time_file(struct ix_searcher *s, struct ix_search_req *req, int suggest,
+		     const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[4 * IX_MAX_QUERY_BYTES];
+	double *t = NULL, sum = 0;
+	size_t n = 0, cap = 0, bad = 0;
+
+	if (!f) {
+		fprintf(stderr, "mucluc search: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct mc_error e;
+		json_t *res = NULL;
+		size_t len = strcspn(line, "\n");
+		double t0;
+
+		if (n == cap) {
+			double *nt = cap < 10000000 ? realloc(t, (cap ? 2 * cap : 1024) * sizeof(*t)) : NULL;
+
+			if (!nt)
+				break;
+			t = nt;
+			cap = cap ? 2 * cap : 1024;
+		}
+		line[len] = '\0';
+		req->q = line;
+		req->qlen = len;
+		t0 = mc_time_mono();
+		if ((suggest ? ix_suggest(s, line, len, &res, &e) : ix_search(s, req, &res, &e)) != 0)
+			bad++;
+		t[n] = (mc_time_mono() - t0) * 1e3;
+		sum += t[n++];
+		json_decref(res);
+	}
+	fclose(f);
+	if (n) {
+		qsort(t, n, sizeof(*t), cmp_double);
+		fprintf(stderr, "search: %zu queries (%zu refused): mean %.3f ms, p50 %.3f ms, "
+				"p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+			n, bad, sum / (double)n, t[n / 2], t[n * 9 / 10], t[n * 99 / 100], t[n - 1]);
+	}
+	free(t);
+	return 0;
+}
+
 int cmd_search(const struct cli *cli, int argc, char **argv)
 {
-	enum { O_YFROM = 256, O_YTO, O_NOFACETS };
+	enum { O_YFROM = 256, O_YTO, O_NOFACETS, O_REPEAT, O_QUERIES };
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },     { "page", required_argument, NULL, 'p' },
 		{ "size", required_argument, NULL, 'n' }, { "sort", required_argument, NULL, 's' },
@@ -104,6 +191,8 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 		{ "year-from", required_argument, NULL, O_YFROM },
 		{ "year-to", required_argument, NULL, O_YTO },
 		{ "no-facets", no_argument, NULL, O_NOFACETS },
+		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "queries", required_argument, NULL, O_QUERIES },
 		{ "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
 	};
 	struct ix_filter filters[IX_MAX_FILTERS + 1];
@@ -114,6 +203,8 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 	struct mc_buf q;
 	json_t *res = NULL;
 	int c, json = 0, suggest = 0, rc, ret = EXIT_NOTHING;
+	long repeat = 1;
+	const char *queries = NULL;
 	long v;
 
 	memset(&req, 0, sizeof(req));
@@ -187,6 +278,13 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 		case O_NOFACETS:
 			req.no_facets = 1;
 			break;
+		case O_QUERIES:
+			queries = optarg;
+			break;
+		case O_REPEAT:
+			if (num(optarg, 1, 1000000, &repeat))
+				return cli_usage_error("search", "--repeat: a number from 1");
+			break;
 		case 'h':
 			fputs(search_usage, stdout);
 			return EXIT_ALL_GOOD;
@@ -211,9 +309,15 @@ int cmd_search(const struct cli *cli, int argc, char **argv)
 			cli_error("search", rc, &e);
 		goto out;
 	}
+	if (queries) {
+		ret = time_file(s, &req, suggest, queries) ? EXIT_NOTHING : EXIT_ALL_GOOD;
+		goto out;
+	}
 	req.q = q.data ? q.data : "";
 	req.qlen = q.len;
-	rc = suggest ? ix_suggest(s, req.q, req.qlen, &res, &e) : ix_search(s, &req, &res, &e);
+	rc = repeat > 1 ? time_runs(s, &req, suggest, repeat, &e) : 0;
+	if (!rc)
+		rc = suggest ? ix_suggest(s, req.q, req.qlen, &res, &e) : ix_search(s, &req, &res, &e);
 	if (rc == MC_E_USAGE || rc == MC_E_TOOBIG) {
 		fprintf(stderr, "mucluc search: %s\n", e.msg);
 		ret = EXIT_PARTLY;

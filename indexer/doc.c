@@ -168,8 +168,6 @@ static int post(struct ix_docb *b, const char *prefix, const struct mc_buf *w)
 	rc = rc ? rc : mc_buf_add(&b->term, w->data, w->len);
 	if (rc)
 		return skip_toobig(rc);
-	if (!b->pos)
-		return skip_toobig(ixw_doc_term(b->doc, b->term.data, b->term.len, b->wdf));
 	return skip_toobig(ixw_doc_posting(b->doc, b->term.data, b->term.len, b->pos, b->wdf));
 }
 
@@ -183,18 +181,11 @@ static int word_cb(void *ctx, const char *w, size_t n)
 	if (!b->fold.len || !b->acc.len)
 		return 0;
 	b->pos++;
-	{
-	const char *v = getenv("IXV"); int nounp = v && strstr(v, "nounp"), accnopos = v && strstr(v, "accnopos");
-	int same = !(b->acc.len != b->fold.len || memcmp(b->acc.data, b->fold.data, b->fold.len));
-	unsigned keep = b->pos;
-	if (accnopos && !same) b->pos = 0;
 	rc = post(b, b->prefix, &b->acc);
-	if (!nounp) rc = rc ? rc : post(b, "", &b->acc);
-	b->pos = keep;
-	if (!rc && !same) {
+	rc = rc ? rc : post(b, "", &b->acc);
+	if (!rc && (b->acc.len != b->fold.len || memcmp(b->acc.data, b->fold.data, b->fold.len))) {
 		rc = post(b, b->prefix, &b->fold);
-		if (!nounp) rc = rc ? rc : post(b, "", &b->fold);
-	}
+		rc = rc ? rc : post(b, "", &b->fold);
 	}
 	if (!rc && b->nwords) {
 		mc_buf_reset(&b->term);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct run {
 	uint64_t pending;     /* changes since the last commit */
 	uint64_t batch;       /* commit after this many changes */
 	int fresh;            /* db built from nothing: add, never replace */
+	unsigned part, nparts; /* a rebuild's builder: unions with id % nparts == part */
 	/* incremental: the feed entries of one snapshot */
 	uint64_t *ids;        /* the unions one snapshot's feed entries name */
 	size_t nids, capids;
@@ -125,6 +127,23 @@ static int stub_write(const char *data_dir, unsigned gen, struct mc_error *err)
 	return 0;
 }
 
+static int sync_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag != FTW_F && flag != FTW_DP && flag != FTW_D)
+		return 0;
+	return fsync_path(p, flag != FTW_F);
+}
+
+/* fsync every file of directory path, and the directory. */
+static int sync_tree(const char *path)
+{
+	int rc = nftw(path, sync_one, 16, FTW_DEPTH | FTW_PHYS);
+
+	return rc > 0 ? -EIO : rc;
+}
+
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -158,7 +177,8 @@ static void rm_others(const char *data_dir, unsigned keep)
 		char *end;
 		unsigned long g = strtoul(de->d_name, &end, 10);
 
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || g == keep)
+		/* index.d/N, and the parts index.d/N.pK of a rebuild killed early */
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || (!*end && g == keep))
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
 			rm_tree(p);
@@ -192,6 +212,9 @@ static int commit(struct run *x, uint64_t cursor, uint64_t rcursor, int with_met
 		x->st->commits++;
 		x->pending = 0;
 	}
+	/* a long walk of one snapshot: let the store's pages go */
+	if (x->r)
+		mc_reader_trim(x->r, 0);
 	return rc;
 }
 
@@ -240,7 +263,7 @@ static int rebuild_one(void *ctx, const struct mg_union_view *u)
 	struct run *x = ctx;
 	int rc;
 
-	if (u->tombstone)
+	if (u->tombstone || u->id % x->nparts != x->part)
 		return 0;
 	rc = one_union(x, u);
 	/* commits bound the memory; the cursor comes with the last one, and
@@ -272,11 +295,167 @@ static void end_snapshot(struct run *x)
 	x->r = NULL;
 }
 
+/* One builder thread of a rebuild: the unions whose id % nparts is its
+ * number, from its own snapshot, into its own database. The snapshots must
+ * be one: each builder takes its snapshot, then waits for the word of the
+ * main thread, which compares their store write generations. */
+struct start {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned ready;       /* builders that took their snapshot (or failed) */
+	int go;               /* 0 wait, 1 build, -1 give up */
+};
+
+struct part {
+	struct run x;
+	struct ix_index_stats st;
+	struct mc_error err;
+	struct mc_store *s;
+	struct start *start;
+	uint64_t gen, ulast, rlast;
+	int rc;
+	char dir[IX_PATH_MAX];
+};
+
+#define IX_SNAPSHOT_MOVED 1 /* the builders' snapshots differ: try again */
+
+static void *part_run(void *arg)
+{
+	struct part *p = arg;
+	struct run *x = &p->x;
+	int rc, go;
+
+	rc = ix_docb_new(x->cfg, x->o->link, x->o->link_ctx, &x->b, x->err);
+	rc = rc ? rc : ixw_doc_new(&x->doc);
+	rc = rc ? rc : ixw_open(p->dir, IXW_CREATE | IXW_NOSYNC, &x->db, x->err);
+	rc = rc ? rc : begin_snapshot(x, p->s, &p->ulast);
+	if (!rc) {
+		p->rlast = mc_reader_feed_last(x->r);
+		rc = mc_reader_generation(x->r, &p->gen);
+	}
+	p->rc = rc;
+	pthread_mutex_lock(&p->start->mu);
+	p->start->ready++;
+	pthread_cond_broadcast(&p->start->cv);
+	while (!p->start->go)
+		pthread_cond_wait(&p->start->cv, &p->start->mu);
+	go = p->start->go;
+	pthread_mutex_unlock(&p->start->mu);
+	if (!rc && go < 0)
+		rc = IX_SNAPSHOT_MOVED;
+	if (!rc) {
+		rc = mg_union_each(x->m, rebuild_one, x);
+		if (rc == MC_E_NOTFOUND) /* never merged: an empty index */
+			rc = 0;
+	}
+	end_snapshot(x);
+	rc = rc ? rc : commit(x, 0, 0, 0);
+	ixw_close(x->db);
+	x->db = NULL;
+	ixw_doc_free(x->doc);
+	x->doc = NULL;
+	ix_docb_free(x->b);
+	x->b = NULL;
+	p->rc = rc;
+	return NULL;
+}
+
+/* Builder threads: $MUCLUC_INDEX_JOBS, else the processors online, at
+ * most IX_INDEX_JOBS_MAX. */
+static unsigned jobs(void)
+{
+	const char *e = getenv("MUCLUC_INDEX_JOBS");
+	long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > IX_INDEX_JOBS_MAX ? IX_INDEX_JOBS_MAX : (unsigned)n;
+}
+
+/* Start the builders, let them build when their snapshots are one. 0,
+ * IX_SNAPSHOT_MOVED, or an error of a builder (x->err). */
+static int build_once(struct run *x, struct part *parts, unsigned n)
+{
+	struct start st = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	pthread_t th[IX_INDEX_JOBS_MAX];
+	unsigned i, started;
+	int rc = 0, go = 1;
+
+	for (i = 0; i < n; i++)
+		parts[i].start = &st;
+	for (started = 0; started < n; started++)
+		if (pthread_create(&th[started], NULL, part_run, &parts[started]))
+			break;
+	pthread_mutex_lock(&st.mu);
+	while (st.ready < started)
+		pthread_cond_wait(&st.cv, &st.mu);
+	if (started < n)
+		go = -1;
+	for (i = 0; i < started; i++)
+		if (parts[i].rc || parts[i].gen != parts[0].gen)
+			go = -1;
+	st.go = go;
+	pthread_cond_broadcast(&st.cv);
+	pthread_mutex_unlock(&st.mu);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (started < n)
+		return mc_error_set(x->err, -EAGAIN, "cannot start the index builder threads");
+	for (i = 0; i < n && !rc; i++)
+		if (parts[i].rc && parts[i].rc != IX_SNAPSHOT_MOVED) {
+			rc = parts[i].rc;
+			*x->err = parts[i].err;
+		}
+	for (i = 0; i < n && !rc; i++)
+		if (parts[i].rc == IX_SNAPSHOT_MOVED)
+			rc = IX_SNAPSHOT_MOVED;
+	pthread_cond_destroy(&st.cv);
+	pthread_mutex_destroy(&st.mu);
+	return rc;
+}
+
+/* Build every part, until the builders' snapshots agree (5 tries). */
+static int build_parts(struct run *x, struct mc_store *s, struct part *parts, unsigned n,
+		       unsigned gen)
+{
+	unsigned i, try;
+	int rc = IX_SNAPSHOT_MOVED;
+
+	for (try = 0; try < 5 && rc == IX_SNAPSHOT_MOVED; try++) {
+		memset(parts, 0, n * sizeof(*parts));
+		for (i = 0; i < n; i++) {
+			struct part *p = &parts[i];
+
+			p->x = *x;
+			p->x.st = &p->st;
+			p->x.err = &p->err;
+			p->x.part = i;
+			p->x.nparts = n;
+			p->s = s;
+			mc_error_clear(&p->err);
+			snprintf(p->dir, sizeof(p->dir), "%s/index.d/%u.p%u", x->cfg->data_dir, gen, i);
+			rc = rm_tree(p->dir);
+			if (rc)
+				return mc_error_set(x->err, rc, "cannot remove %s: %s", p->dir,
+						    strerror(-rc));
+		}
+		rc = build_once(x, parts, n);
+	}
+	if (rc == IX_SNAPSHOT_MOVED)
+		return mc_error_set(x->err, MC_E_STORE, "the store kept changing while the index "
+				    "builders took their snapshots");
+	for (i = 0; !rc && i < n; i++) {
+		x->st->added += parts[i].st.added;
+		x->st->skipped += parts[i].st.skipped;
+		x->st->commits += parts[i].st.commits;
+	}
+	return rc;
+}
+
 static int rebuild(struct run *x, struct mc_store *s, unsigned old_gen)
 {
+	struct part *parts = NULL;
+	const char *dirs[IX_INDEX_JOBS_MAX];
 	char dir[IX_PATH_MAX];
-	unsigned gen = old_gen + 1;
-	uint64_t feed_last = 0, rec_last = 0;
+	unsigned gen = old_gen + 1, n = jobs(), i;
 	int rc;
 
 	rc = path_of(dir, x->cfg->data_dir, "index.d", 0);
@@ -290,26 +469,34 @@ static int rebuild(struct run *x, struct mc_store *s, unsigned old_gen)
 	rc = rm_tree(dir);
 	if (rc)
 		return mc_error_set(x->err, rc, "cannot remove %s: %s", dir, strerror(-rc));
-	rc = ixw_open(dir, 1, &x->db, x->err);
-	if (rc)
-		return rc;
+	parts = calloc(n, sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
 	x->fresh = 1;
-	rc = begin_snapshot(x, s, &feed_last);
+	rc = build_parts(x, s, parts, n, gen);
+	/* the parts into one compact database (full blocks: smaller, faster
+	 * to search), then the cursors of the parts' common snapshot */
+	for (i = 0; i < n; i++)
+		dirs[i] = parts[i].dir;
+	rc = rc ? rc : ixw_compact(dirs, n, dir, x->err);
+	for (i = 0; i < n; i++)
+		rm_tree(parts[i].dir);
+	rc = rc ? rc : ixw_open(dir, 0, &x->db, x->err);
+	x->fresh = 0;
+	rc = rc ? rc : commit(x, parts[0].ulast, parts[0].rlast, 1);
 	if (!rc) {
-		rec_last = mc_reader_feed_last(x->r);
-		rc = mg_union_each(x->m, rebuild_one, x);
-		if (rc == MC_E_NOTFOUND) /* never merged: an empty index */
-			rc = 0;
-	}
-	end_snapshot(x);
-	rc = rc ? rc : commit(x, feed_last, rec_last, 1);
-	if (!rc) {
-		x->st->cursor = feed_last;
-		x->st->record_cursor = rec_last;
+		x->st->cursor = parts[0].ulast;
+		x->st->record_cursor = parts[0].rlast;
 		x->st->docs = ixw_doc_count(x->db);
 	}
+	free(parts);
 	ixw_close(x->db);
 	x->db = NULL;
+	if (!rc) {
+		rc = sync_tree(dir);
+		if (rc)
+			mc_error_set(x->err, rc, "cannot sync %s: %s", dir, strerror(-rc));
+	}
 	if (rc) {
 		rm_tree(dir);
 		return rc;

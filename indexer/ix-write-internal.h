@@ -25,10 +25,15 @@ extern "C" {
 struct ixw_db;
 struct ixw_doc;
 
-/* Open the glass database in directory dir for writing (create: make it
- * when missing; the parent must exist). Caller closes with ixw_close. 0,
- * MC_E_LOCKED (another writer has it), MC_E_STORE, -ENOMEM. */
-int ixw_open(const char *dir, int create, struct ixw_db **ret, struct mc_error *err);
+enum {
+	IXW_CREATE = 1,   /* make the database when missing (the parent must exist) */
+	IXW_NOSYNC = 2,   /* commits do not fsync (a database nobody reads yet: the
+			     caller syncs its files before naming it in the stub) */
+};
+/* Open the glass database in directory dir for writing (flags above).
+ * Caller closes with ixw_close. 0, MC_E_LOCKED (another writer has it),
+ * MC_E_STORE, -ENOMEM. */
+int ixw_open(const char *dir, unsigned flags, struct ixw_db **ret, struct mc_error *err);
 /* Close without committing (changes since the last commit are dropped).
  * NULL is a no-op. */
 void ixw_close(struct ixw_db *db);
@@ -88,6 +93,12 @@ int ixw_delete(struct ixw_db *db, const char *uterm, const char *const *spell_pr
 int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 		  int (*cb)(void *ctx, const char *t, size_t n, unsigned wdf), void *ctx,
 		  struct mc_error *err);
+
+/* Compact the databases in dirs[0..n) (built with ixw_add; closed) into a
+ * new database in directory out (which must not exist): their documents
+ * (renumbered), spelling tables (frequencies added), values. User
+ * metadata is not carried over. 0, MC_E_STORE, -ENOMEM. */
+int ixw_compact(const char *const *dirs, size_t n, const char *out, struct mc_error *err);
 
 /* The spelling frequency of word w (0 when absent), or an error. */
 int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_error *err);

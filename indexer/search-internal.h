@@ -29,6 +29,10 @@ void ixx_close(struct ixx_db *db);
 /* ix_searcher_refresh: 1 changed, 0 unchanged, or an error. */
 int ixx_refresh(struct ixx_db *db, struct mc_error *err);
 int ixx_info(struct ixx_db *db, struct ix_info *ret, struct mc_error *err);
+/* Documents with work key work (its editions in the index); at least 1. */
+uint64_t ixx_work_editions(struct ixx_db *db, const char *work);
+/* The revision of the database as this reader sees it (0 on an error). */
+uint64_t ixx_revision(struct ixx_db *db);
 
 struct ixx_spec {
 	struct ix_query *q;               /* NULL or q->root NULL: every document */
@@ -59,6 +63,7 @@ struct ixx_out {
 	size_t nhits;
 	struct ixx_value *facet[IXX_NFACETS];  /* by count, at most IX_MAX_FACET_VALUES */
 	size_t nfacet[IXX_NFACETS];
+	int counts_exact;                 /* facet counts exact (else scaled estimates) */
 	int relaxed, partial;
 	int corrected;                    /* some words had a fix put in (typo fallback) */
 	int suggest;                      /* words' fix set for did-you-mean */

@@ -12,7 +12,7 @@
 #include "ix-text.h"
 #include "search-internal.h"
 
-#define SUGGEST_DOCS 100u     /* documents looked at per kind for ix_suggest */
+#define SUGGEST_DOCS 50u      /* documents looked at per kind for ix_suggest */
 #define SUGGEST_KEYS 256u     /* distinct titles / names counted */
 
 #define LABELS_MAX 512u       /* library names remembered per searcher */
@@ -21,11 +21,90 @@ struct label {
 	char *id, *name;
 };
 
+#define CACHE_MAX 64u         /* facet answers remembered per searcher */
+
+/* The facet counts and total of a request, for its other pages: counting
+ * is most of a search's cost, paging through an answer should not repeat
+ * it. Valid for one revision of the index. */
+struct cached {
+	char *key;            /* the request but its page (canonical), or NULL */
+	uint64_t rev;
+	json_t *facets;
+	uint64_t total;
+	int total_exact;
+	uint64_t used;        /* for least recently used */
+};
+
 struct ix_searcher {
 	struct ixx_db *db;
 	struct label labels[LABELS_MAX];  /* library id -> name, from the holdings */
 	size_t nlabels;
+	struct cached cache[CACHE_MAX];
+	uint64_t tick;
 };
+
+static void cache_clear(struct ix_searcher *s)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++) {
+		free(s->cache[i].key);
+		json_decref(s->cache[i].facets);
+		memset(&s->cache[i], 0, sizeof(s->cache[i]));
+	}
+}
+
+static struct cached *cache_find(struct ix_searcher *s, const char *key, uint64_t rev)
+{
+	size_t i;
+
+	for (i = 0; i < CACHE_MAX; i++)
+		if (s->cache[i].key && s->cache[i].rev == rev && strcmp(s->cache[i].key, key) == 0) {
+			s->cache[i].used = ++s->tick;
+			return &s->cache[i];
+		}
+	return NULL;
+}
+
+/* Remember (a copy of) facets; on failure nothing is remembered. */
+static void cache_put(struct ix_searcher *s, const char *key, uint64_t rev, const json_t *facets,
+		      uint64_t total, int total_exact)
+{
+	struct cached *c = &s->cache[0];
+	size_t i;
+
+	for (i = 1; i < CACHE_MAX; i++)
+		if (s->cache[i].used < c->used)
+			c = &s->cache[i];
+	free(c->key);
+	json_decref(c->facets);
+	c->key = strdup(key);
+	c->facets = json_deep_copy(facets);
+	if (!c->key || !c->facets) {
+		free(c->key);
+		json_decref(c->facets);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	c->rev = rev;
+	c->total = total;
+	c->total_exact = total_exact;
+	c->used = ++s->tick;
+}
+
+/* The request without its page and size, as a cache key. 0 or an error. */
+static int cache_key(const struct ix_query *q, const struct ix_search_req *req, struct mc_buf *k)
+{
+	size_t i;
+	int rc;
+
+	rc = ix_query_dump(q, k);
+	rc = rc ? rc : mc_buf_addf(k, "\x1eg%d\x1ey%d-%d\x1ew%s", req->group, req->year_from,
+				  req->year_to, req->work ? req->work : "");
+	for (i = 0; i < req->nfilters && !rc; i++)
+		rc = mc_buf_addf(k, "\x1e%s=%s", req->filters[i].facet, req->filters[i].value);
+	return rc;
+}
 
 static void labels_clear(struct ix_searcher *s)
 {
@@ -114,6 +193,7 @@ void ix_searcher_close(struct ix_searcher *s)
 	if (!s)
 		return;
 	labels_clear(s);
+	cache_clear(s);
 	ixx_close(s->db);
 	free(s);
 }
@@ -124,8 +204,10 @@ int ix_searcher_refresh(struct ix_searcher *s, struct mc_error *err)
 
 	mc_error_clear(err);
 	rc = ixx_refresh(s->db, err);
-	if (rc == 1)
+	if (rc == 1) {
 		labels_clear(s);  /* a library may have been renamed */
+		cache_clear(s);
+	}
 	return rc;
 }
 
@@ -201,7 +283,8 @@ static json_t *facets_json(struct ix_searcher *s, const struct ixx_out *out)
 	unsigned f;
 	size_t i;
 
-	if (!o || json_object_set_new(o, "counts", json_string("editions")))
+	if (!o || json_object_set_new(o, "counts", json_string("editions")) ||
+	    json_object_set_new(o, "exact", json_boolean(out->counts_exact)))
 		goto nomem;
 	for (f = 0; f < IXX_NFACETS; f++) {
 		if (!(a = json_array()) || json_object_set_new(o, ixx_facet_names[f], a))
@@ -228,7 +311,9 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	struct ixx_spec spec;
 	struct ixx_out out;
 	struct ix_query *q = NULL;
-	struct mc_buf dym;
+	struct mc_buf dym, key;
+	struct cached *hit = NULL;
+	uint64_t rev = 0;
 	json_t *res = NULL, *results, *j;
 	double t0 = mc_time_mono();
 	size_t i;
@@ -237,6 +322,7 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	mc_error_clear(err);
 	memset(&out, 0, sizeof(out));
 	mc_buf_init(&dym, 4 * IX_MAX_QUERY_BYTES + 256);
+	mc_buf_init(&key, 8 * IX_MAX_QUERY_BYTES + IX_MAX_FILTERS * (IX_MAX_FILTER_BYTES + 16));
 	if ((rc = check_req(req, err)) != 0)
 		return rc;
 	if ((rc = ix_query_parse(req->q ? req->q : "", req->q ? req->qlen : 0, &q, err)) != 0)
@@ -257,8 +343,21 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 	spec.sort = req->sort;
 	spec.group = req->work ? IX_GROUP_NONE : req->group;
 	spec.facets = !req->no_facets;
+	if (spec.facets) {
+		rev = ixx_revision(s->db);
+		if (cache_key(q, req, &key) == 0)
+			hit = cache_find(s, key.data, rev);
+		else
+			mc_buf_free(&key);  /* no key: no caching */
+		if (hit)
+			spec.facets = 0;
+	}
 	if ((rc = ixx_search(s->db, &spec, &out, err)) != 0)
 		goto done;
+	if (hit) {
+		out.total = hit->total;
+		out.total_exact = hit->total_exact;
+	}
 	rc = -ENOMEM;
 	results = json_array();
 	res = json_pack("{s:I, s:b, s:I, s:I, s:s, s:o}", "total", (json_int_t)out.total,
@@ -280,8 +379,15 @@ int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **r
 		    json_array_append_new(results, j))
 			goto done;
 	}
-	if (spec.facets) {
-		if (!(j = facets_json(s, &out)) || json_object_set_new(res, "facets", j))
+	if (hit) {
+		if (!(j = json_deep_copy(hit->facets)) || json_object_set_new(res, "facets", j))
+			goto done;
+	} else if (spec.facets) {
+		if (!(j = facets_json(s, &out)))
+			goto done;
+		if (key.data && !out.partial)
+			cache_put(s, key.data, rev, j, out.total, out.total_exact);
+		if (json_object_set_new(res, "facets", j))
 			goto done;
 	} else if (json_object_set_new(res, "facets", json_pack("{s:s}", "counts", "editions"))) {
 		goto done;
@@ -306,6 +412,7 @@ done:
 	ixx_out_free(&out);
 	ix_query_free(q);
 	mc_buf_free(&dym);
+	mc_buf_free(&key);
 	return rc;
 }
 
@@ -342,13 +449,19 @@ static void fold_text(const char *s, size_t len, struct fold_words *f)
 	ix_text_words(s, len, fold_cb, f);
 }
 
+#define SUGG_WORKS 8u         /* works remembered per title suggestion */
+
 struct sugg {
 	char *text, *key;
 	const char *kind;
 	uint64_t count;
+	char works[SUGG_WORKS][24];  /* titles: the works counted */
+	size_t nworks;
 };
 
 struct sugg_ctx {
+	struct ixx_db *db;
+	const char *work;            /* the document's work key, or NULL */
 	struct fold_words *qw, *tw;  /* the query's words; scratch for a candidate */
 	int partial;
 	const char *kind;
@@ -376,18 +489,79 @@ static int starts_with(struct sugg_ctx *c, const char *text)
 	return 1;
 }
 
-static void count_text(struct sugg_ctx *c, const char *text)
+/* The main title: before " : ", " / ", " = " or " ; " (ISBD). */
+static size_t main_len(const char *t)
 {
-	char key[1024];
-	size_t i, k = 0;
+	static const char *const seps[] = { " : ", " / ", " = ", " ; " };
+	size_t n = strlen(t), i;
 
-	if (!text || !*text || !starts_with(c, text))
+	for (i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		const char *p = strstr(t, seps[i]);
+
+		if (p && (size_t)(p - t) < n)
+			n = (size_t)(p - t);
+	}
+	return n;
+}
+
+/* 1 when the text has lower-case letters (not typed in capitals). */
+static int has_lower(const char *t)
+{
+	for (; *t; t++)
+		if (*t >= 'a' && *t <= 'z')
+			return 1;
+	return 0;
+}
+
+/* A title counts the editions of each of its works once (the index knows
+ * how many: the work key's term), a name each record it was seen on. */
+static void sugg_count(struct sugg_ctx *c, struct sugg *g)
+{
+	size_t i;
+
+	if (!c->work || !*c->work || strlen(c->work) >= sizeof(g->works[0])) {
+		g->count++;
+		return;
+	}
+	for (i = 0; i < g->nworks; i++)
+		if (strcmp(g->works[i], c->work) == 0)
+			return;
+	if (g->nworks < SUGG_WORKS)
+		memcpy(g->works[g->nworks++], c->work, strlen(c->work) + 1);
+	g->count += ixx_work_editions(c->db, c->work);
+}
+
+static void count_text(struct sugg_ctx *c, const char *full)
+{
+	char key[1024], text[1024];
+	size_t i, k = 0, n;
+
+	if (!full || !*full)
+		return;
+	n = strcmp(c->kind, "title") == 0 ? main_len(full) : strlen(full);
+	if (n >= sizeof(text)) {
+		n = sizeof(text) - 1;
+		while (n > 0 && ((unsigned char)full[n] & 0xc0) == 0x80)
+			n--;  /* cut at a character boundary */
+	}
+	memcpy(text, full, n);
+	text[n] = '\0';
+	if (!starts_with(c, text))
 		return;
 	for (i = 0; i < c->tw->n && k + 1 < sizeof(key); i++)
 		k += (size_t)snprintf(key + k, sizeof(key) - k, "%s%s", i ? " " : "", c->tw->w[i]);
 	for (i = 0; i < c->n; i++)
 		if (c->v[i].kind == c->kind && strcmp(c->v[i].key, key) == 0) {
-			c->v[i].count++;
+			sugg_count(c, &c->v[i]);
+			/* shown as most catalogues write it, not in capitals */
+			if (!has_lower(c->v[i].text) && has_lower(text)) {
+				char *t = strdup(text);
+
+				if (t) {
+					free(c->v[i].text);
+					c->v[i].text = t;
+				}
+			}
 			return;
 		}
 	if (c->n == SUGGEST_KEYS)
@@ -401,7 +575,9 @@ static void count_text(struct sugg_ctx *c, const char *text)
 		return;
 	}
 	c->v[c->n].kind = c->kind;
-	c->v[c->n].count = 1;
+	c->v[c->n].count = 0;
+	c->v[c->n].nworks = 0;
+	sugg_count(c, &c->v[c->n]);
 	c->n++;
 }
 
@@ -414,7 +590,9 @@ static void sugg_doc(void *ctx, const char *data, size_t len)
 	if (!j)
 		return;
 	if (strcmp(c->kind, "title") == 0) {
+		c->work = json_string_value(json_object_get(j, "work"));
 		count_text(c, json_string_value(json_object_get(j, "title")));
+		c->work = NULL;
 	} else {
 		names = json_object_get(j, "names");
 		json_array_foreach(names, i, v) {
@@ -474,6 +652,7 @@ int ix_suggest(struct ix_searcher *s, const char *q, size_t qlen, json_t **ret,
 	}
 	c.qw = qw;
 	c.tw = tw;
+	c.db = s->db;
 	/* the last word is partial unless a space (or other separator) follows it */
 	c.partial = qlen > 0 && ((unsigned char)q[qlen - 1] >= 0x80 ||
 				 (q[qlen - 1] >= '0' && q[qlen - 1] <= '9') ||

@@ -98,15 +98,15 @@ void spell(Xapian::WritableDatabase &db, const struct ixw_doc *d)
 
 extern "C" {
 
-int ixw_open(const char *dir, int create, struct ixw_db **ret, struct mc_error *err)
+int ixw_open(const char *dir, unsigned flags, struct ixw_db **ret, struct mc_error *err)
 {
 	try {
 		// commits happen when the indexer says (with its cursor), not every
 		// 10,000 changes behind its back; the indexer bounds its batches
 		setenv("XAPIAN_FLUSH_THRESHOLD", "1000000", 1);
-		int flags = (create ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_OPEN) |
-			    Xapian::DB_BACKEND_GLASS;
-		ixw_db *db = new ixw_db{ Xapian::WritableDatabase(dir, flags) };
+		int xf = ((flags & IXW_CREATE) ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_OPEN) |
+			 ((flags & IXW_NOSYNC) ? Xapian::DB_NO_SYNC : 0) | Xapian::DB_BACKEND_GLASS;
+		ixw_db *db = new ixw_db{ Xapian::WritableDatabase(dir, xf) };
 
 		*ret = db;
 		return 0;
@@ -421,6 +421,25 @@ extern "C" int ixw_spelling_freq(struct ixw_db *db, const char *w, struct mc_err
 		return f > 0x7fffffff ? 0x7fffffff : (int)f;
 	} catch (const Xapian::Error &e) {
 		return fail_xapian(err, e);
+	} catch (...) {
+		return fail_other(err);
+	}
+}
+
+extern "C" int ixw_compact(const char *const *dirs, size_t n, const char *out,
+			   struct mc_error *err)
+{
+	try {
+		Xapian::Database db;
+
+		for (size_t i = 0; i < n; i++)
+			db.add_database(Xapian::Database(dirs[i], Xapian::DB_BACKEND_GLASS));
+		db.compact(out, Xapian::DBCOMPACT_MULTIPASS);
+		return 0;
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (const std::bad_alloc &) {
+		return mc_error_set(err, -ENOMEM, "out of memory compacting the index");
 	} catch (...) {
 		return fail_other(err);
 	}

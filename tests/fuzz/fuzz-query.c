@@ -8,7 +8,8 @@
  * With $MUCLUC_FUZZ_INDEX naming a data directory with an index
  * (tests/integration/test-search.sh builds one), every input also goes to
  * ix_search (options taken from its first byte) and ix_suggest: an answer
- * or a reader's error, never anything else; at most size results.
+ * or a reader's error, never anything else; at most size results; asked
+ * twice, the same answer (the second one's facets remembered).
  *
  * Without MC_FUZZING, main() replays the corpus directories it is given. */
 #include <dirent.h>
@@ -117,10 +118,20 @@ static void check_search(struct ix_searcher *s, const uint8_t *data, size_t size
 		FUZZ_CHECK(err.msg[0] != '\0');
 		FUZZ_CHECK(res == NULL);
 	} else {
+		json_t *again = NULL;
+
 		FUZZ_CHECK(json_is_object(res));
 		FUZZ_CHECK(json_is_array(json_object_get(res, "results")));
 		FUZZ_CHECK(json_array_size(json_object_get(res, "results")) <= req.size);
 		FUZZ_CHECK(json_is_integer(json_object_get(res, "total")));
+		/* the same request again (its facets come from the searcher's
+		 * memory now) is the same answer */
+		FUZZ_CHECK(ix_search(s, &req, &again, &err) == 0);
+		json_object_del(res, "took_ms");
+		json_object_del(again, "took_ms");
+		if (!json_is_true(json_object_get(res, "partial")))
+			FUZZ_CHECK(json_equal(res, again));
+		json_decref(again);
 		json_decref(res);
 	}
 	res = NULL;

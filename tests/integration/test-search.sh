@@ -36,6 +36,9 @@ EOF
 }
 
 check "init" m init
+m search lich su >"$T/noidx.out" 2>&1
+check_eq "no index yet: exit 2, saying what to run" "2 1" \
+	"$? $(grep -c "run 'mucluc index' first" "$T/noidx.out")"
 ok_all=1
 while IFS=$'\t' read -r id file format encoding records; do
 	[ "$id" = id ] && continue
@@ -182,13 +185,19 @@ check_eq "sort=year: years go up" "true" \
 	"$(m search --json --group none --size 100 --sort year "$(get AUTHOR)" | js "[r['year'] for r in d['results'] if r.get('year')] == sorted(r['year'] for r in d['results'] if r.get('year'))")"
 check_eq "sort=-year: years go down" "true" \
 	"$(m search --json --group none --size 100 --sort -year "$(get AUTHOR)" | js "[r['year'] for r in d['results'] if r.get('year')] == sorted((r['year'] for r in d['results'] if r.get('year')), reverse=True)")"
+check_eq "sort=year: records without a year last" "true" \
+	"$(m search --json --group none --size 100 --sort year "$(get AUTHOR)" | js "(lambda y: y == sorted(y, key=lambda v: v is None))([r.get('year') for r in d['results']])")"
+check_eq "sort=-year: records without a year last" "true" \
+	"$(m search --json --group none --size 100 --sort -year "$(get AUTHOR)" | js "(lambda y: y == sorted(y, key=lambda v: v is None))([r.get('year') for r in d['results']])")"
 check "sort=title" m search --sort title "$(get AUTHOR)"
 # a work with several editions: its count, and --work lists them
 m search --json --size 100 --filter material=book >"$T/works.json"
 W=$(js "[r['work'] for r in d['results'] if r['editions'] > 1][0]" <"$T/works.json")
 N=$(js "[r['editions'] for r in d['results'] if r['editions'] > 1][0]" <"$T/works.json")
 check_eq "--work lists the work's editions" "$N" \
-	"$(m search --json --work "$W" --filter material=book | js "len(d['results'])")"
+	"$(m search --json --work "$W" "" | js "len(d['results'])")"
+check_eq "--work with the query: the editions that match it" "true" \
+	"$(m search --json --work "$W" --filter material=book | js "0 < len(d['results']) <= $N and all(r['work'] == '$W' for r in d['results'])")"
 check_eq "group=none counts records, group=work works" "True" \
 	"$(a=$(m search --json --filter material=book | js "d['total']"); b=$(m search --json --group none --filter material=book | js "d['total']"); [ "$a" -lt "$b" ] && echo True)"
 
