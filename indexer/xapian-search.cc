@@ -30,11 +30,15 @@ const double W_TITLE = 1.0;     // the word in the title (XT)
 const double W_NAME = 1.0;      // the word in a name (XA): "three title words and the author"
 const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields)
 const double BM25_K1 = 0.6, BM25_B = 0.9;
-const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent)
+const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent) ...
+const unsigned WILDCARD_TOTAL = 200; // ... and all the prefixes of a query together,
+const unsigned WILDCARD_MIN = 8;     // but at least this many each
 const unsigned SPELL_MIN = 3;       // shorter words get no spelling correction
 const uint64_t FEW = 3;             // fewer results than this: suggest a correction
 const Xapian::doccount SPELL_RATIO = 4;  // a correction of a known word: this much more frequent
 const unsigned RELAX_SUBSETS_MAX = 5;  // up to this many words: "all but one"
+const unsigned RELAX_ELITE = 6;        // more: any of this many (the rarest)
+const size_t PAIRS_MAX = 8;            // adjacent pairs of a query that rank
 
 const Xapian::valueno SLOT_YEAR = 0, SLOT_TITLE = 1, SLOT_WORK = 2, SLOT_LIBS = 4,
 		      SLOT_FACET0 = 10, SLOT_FACETS = 17;
@@ -150,6 +154,15 @@ public:
 		return Xapian::Query();
 	}
 
+	// Share the expansion budget among the query's prefixes.
+	void plan(const struct ix_qnode *n)
+	{
+		unsigned k = wildcards(n);
+
+		wildcard_max = k ? std::max(WILDCARD_MIN, std::min(WILDCARD_MAX, WILDCARD_TOTAL / k))
+				 : WILDCARD_MAX;
+	}
+
 	// Top-level AND with at least two positive parts: can be relaxed.
 	static size_t positives(const struct ix_qnode *n)
 	{
@@ -164,6 +177,16 @@ public:
 
 private:
 	Xapian::Database &db;
+	unsigned wildcard_max = WILDCARD_MAX;
+
+	static unsigned wildcards(const struct ix_qnode *n)
+	{
+		unsigned k = n->kind == IX_Q_WORD && n->wildcard;
+
+		for (size_t i = 0; i < n->nkids; i++)
+			k += wildcards(n->kids[i]);
+		return k;
+	}
 	std::unordered_map<const struct ix_qword *, std::vector<std::string>> alts;
 
 	int correct_word(struct ix_query *q, struct ix_qword *w, bool known)
@@ -219,7 +242,7 @@ private:
 		std::string p = prefix_of(f);
 
 		if (wild)
-			return Xapian::Query(Xapian::Query::OP_WILDCARD, p + w.fold, WILDCARD_MAX,
+			return Xapian::Query(Xapian::Query::OP_WILDCARD, p + w.fold, wildcard_max,
 					     Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT);
 		Xapian::Query base(p + w.fold);
 		if (const std::vector<std::string> *alt = alts_of(&w)) {
@@ -287,7 +310,7 @@ private:
 	// Adjacent plain words of the same field: their pair terms rank.
 	static void pairs(const struct ix_qnode *n, std::vector<Xapian::Query> &out)
 	{
-		for (size_t i = 0; i + 1 < n->nkids; i++) {
+		for (size_t i = 0; i + 1 < n->nkids && out.size() < 2 * PAIRS_MAX; i++) {
 			const struct ix_qnode *a = n->kids[i], *b = n->kids[i + 1];
 
 			if (a->kind != IX_Q_WORD || b->kind != IX_Q_WORD || a->wildcard ||
@@ -317,8 +340,13 @@ private:
 			q = match_all();
 		else if (!relax || pos.size() < 2)
 			q = Xapian::Query(Xapian::Query::OP_AND, pos.begin(), pos.end());
-		else if (pos.size() <= 2 || pos.size() > RELAX_SUBSETS_MAX)
+		else if (pos.size() <= 2)
 			q = Xapian::Query(Xapian::Query::OP_OR, pos.begin(), pos.end());
+		else if (pos.size() > RELAX_SUBSETS_MAX)
+			// many words: any of the rarest few (an OR of them all
+			// is slow and ranks the same)
+			q = Xapian::Query(Xapian::Query::OP_ELITE_SET, pos.begin(), pos.end(),
+					  RELAX_ELITE);
 		else {
 			// most of them: every way of leaving one out
 			std::vector<Xapian::Query> alts;
@@ -570,8 +598,10 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 	FacetSpy spy;
 	run_result r;
 
-	if (root)
+	if (root) {
+		b.plan(root);
 		out->corrected = b.correct(spec->q, root, false);
+	}
 	Xapian::Query q = root ? b.build(root) : match_all();
 	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
 	if (root && r.mset.get_matches_estimated() < FEW && b.correct(spec->q, root, true)) {
