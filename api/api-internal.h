@@ -172,10 +172,6 @@ void api_record(struct api_rq *rq, const char *id, size_t idlen);
 /* The worker's searcher, opened (again) when needed and refreshed; NULL
  * when there is no usable index (err says why). */
 struct ix_searcher *api_searcher(struct api_worker *w, struct mc_error *err);
-/* ix_search, one at a time when the query may match all documents (see
- * handlers.c: Xapian's Query::MatchAll is not thread-safe). */
-int api_ix_search(struct ix_searcher *ix, const struct ix_search_req *req, json_t **ret,
-		  struct mc_error *err);
 /* 1 if the index code is part of this binary. */
 int api_have_index(void);
 /* 1 if source id is configured and public. */

@@ -6,10 +6,6 @@
 
 #include <event2/http.h>
 
-#ifdef API_HAVE_INDEXER
-#include "ix-text.h"
-#endif
-
 #include "api-internal.h"
 
 #ifndef MUCLUC_VERSION
@@ -53,50 +49,6 @@ struct ix_searcher *api_searcher(struct api_worker *w, struct mc_error *err)
 		return NULL;
 	}
 	return w->ix;
-}
-
-/* Xapian 1.4's Query::MatchAll is one static object whose reference count
- * is not atomic: two threads copying it at once (the query side does, for a
- * query with no positive word: empty, only NOT / KHÔNG / -word, only
- * punctuation) can free it under the other. Until the query side builds
- * its own match-all query per search, such searches run one at a time. */
-static pthread_mutex_t matchall_lock = PTHREAD_MUTEX_INITIALIZER;
-
-#ifdef API_HAVE_INDEXER
-static int count_word(void *ctx, const char *w, size_t n)
-{
-	(*(size_t *)ctx)++;
-	return 0;
-}
-#endif
-
-static int may_match_all(const struct ix_search_req *req)
-{
-#ifdef API_HAVE_INDEXER
-	size_t words = 0;
-
-	if (!req->qlen || memchr(req->q, '-', req->qlen) ||
-	    memmem(req->q, req->qlen, "NOT", 3) || memmem(req->q, req->qlen, "KH\xc3\x94NG", 6) ||
-	    memmem(req->q, req->qlen, "KHO\xcc\x82NG", 7))
-		return 1;
-	ix_text_words(req->q, req->qlen, count_word, &words);
-	return words == 0;
-#else
-	return 1;
-#endif
-}
-
-int api_ix_search(struct ix_searcher *ix, const struct ix_search_req *req, json_t **ret,
-		  struct mc_error *err)
-{
-	int rc;
-
-	if (!may_match_all(req))
-		return ix_search(ix, req, ret, err);
-	pthread_mutex_lock(&matchall_lock);
-	rc = ix_search(ix, req, ret, err);
-	pthread_mutex_unlock(&matchall_lock);
-	return rc;
 }
 
 /* Answer an ix_* failure. */
@@ -148,7 +100,7 @@ void api_search(struct api_rq *rq)
 		ix_fail(rq, MC_E_STORE, &e);
 		return;
 	}
-	rc = api_ix_search(ix, &req, &res, &e);
+	rc = ix_search(ix, &req, &res, &e);
 	if (rc) {
 		ix_fail(rq, rc, &e);
 		return;

@@ -170,7 +170,7 @@ static void other_editions(struct api_rq *rq, uint64_t id, json_t *o)
 	req.group = IX_GROUP_NONE;
 	req.work = work;
 	req.no_facets = 1;
-	if (api_ix_search(ix, &req, &res, &e))
+	if (ix_search(ix, &req, &res, &e))
 		return;
 	out = json_array();
 	list = json_object_get(res, "results");

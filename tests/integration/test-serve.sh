@@ -333,6 +333,17 @@ check "SIGHUP with a broken configuration: the old one is kept" grep -q 'keeping
 get "$U/api/libraries/l1"; check_eq "  and it still serves" 200 "$code"
 cp "$cfg.good" "$cfg"
 
+# CORS for listed origins only (and its reload)
+sed -i '/^\[server\]/a cors_origins = https://a.example https://b.example' "$cfg"
+kill -HUP "$MC_SERVE_PID"
+for _ in $(seq 1 100); do [ "$(grep -c 'configuration reloaded' "$MC_SERVE_ERR")" -ge 2 ] && break; sleep 0.05; done
+get -H 'Origin: https://b.example' "$U/api/libraries"
+check_eq "cors_origins list: a listed Origin is echoed" "https://b.example" "$(hdr Access-Control-Allow-Origin)"
+check "  with Vary: Origin" grep -qi '^Vary: Origin' "$T/h"
+get -H 'Origin: https://evil.example' "$U/api/libraries"
+check_eq "  an unlisted Origin gets no Access-Control-Allow-Origin" "" "$(hdr Access-Control-Allow-Origin)"
+cp "$cfg.good" "$cfg"
+
 # SIGTERM with a request in flight: it is answered, then the server exits 0
 python3 - "$U" "$MC_SERVE_PID" >"$T/term.out" 2>&1 <<'PY'
 import os, signal, socket, sys, time
