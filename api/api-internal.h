@@ -14,18 +14,6 @@
 #include "core.h"
 #include "ix-search.h"
 
-/* Without the indexer in the build (meson: no ix_search_dep), its functions
- * are weak references that stay NULL: search answers 503 (api_have_index). */
-#ifndef API_HAVE_INDEXER
-#pragma weak ix_searcher_open
-#pragma weak ix_searcher_close
-#pragma weak ix_searcher_refresh
-#pragma weak ix_searcher_info
-#pragma weak ix_search
-#pragma weak ix_suggest
-#pragma weak ix_lookup
-#endif
-
 /* ---- limits of request arguments (the URL's query string) ---- */
 #define API_MAX_ARGS        64u    /* key=value pairs in one query string */
 #define API_MAX_ID_BYTES    300u   /* a record or library id in a path */
@@ -172,8 +160,6 @@ void api_record(struct api_rq *rq, const char *id, size_t idlen);
 /* The worker's searcher, opened (again) when needed and refreshed; NULL
  * when there is no usable index (err says why). */
 struct ix_searcher *api_searcher(struct api_worker *w, struct mc_error *err);
-/* 1 if the index code is part of this binary. */
-int api_have_index(void);
 /* 1 if source id is configured and public. */
 int api_source_public(const struct mc_config *cfg, const char *id);
 

@@ -12,24 +12,11 @@
 #define MUCLUC_VERSION "0.1.0"
 #endif
 
-int api_have_index(void)
-{
-#ifdef API_HAVE_INDEXER
-	return 1;
-#else
-	return ix_searcher_open != NULL && ix_search != NULL;
-#endif
-}
-
 struct ix_searcher *api_searcher(struct api_worker *w, struct mc_error *err)
 {
 	time_t now;
 	int rc;
 
-	if (!api_have_index()) {
-		mc_error_set(err, MC_E_NOTFOUND, "search is not part of this build of mucluc");
-		return NULL;
-	}
 	if (w->ix) {
 		/* an error keeps the old view, which still answers */
 		ix_searcher_refresh(w->ix, NULL);
