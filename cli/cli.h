@@ -66,6 +66,8 @@ int cmd_index(const struct cli *cli, int argc, char **argv);
 int cli_export_union(const struct mc_config *cfg, struct mc_store *s, int marcxml);
 int cmd_harvest(const struct cli *cli, int argc, char **argv);
 int cmd_check(const struct cli *cli, int argc, char **argv);
+int cmd_serve(const struct cli *cli, int argc, char **argv);
+int cmd_search(const struct cli *cli, int argc, char **argv);
 
 /* Run the command `name` as a later stage (harvest runs merge), with one
  * argument arg (may be NULL: none). Its exit status, or -1 when no such

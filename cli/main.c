@@ -30,6 +30,9 @@ static const char usage[] =
 	"                       harvest the sources' OAI-PMH servers into the store\n"
 	"  check [--repair]     check the store's consistency (and repair what can be derived)\n"
 	"  index [--rebuild]    bring the search index up to date with the union records\n"
+	"  serve [--listen ADDR:PORT]\n"
+	"                       serve the catalogue over HTTP (schemas/api.md)\n"
+	"  search QUERY         search the index (--json, --page, --size, --filter, --suggest)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    configuration file (default: $MUCLUC_CONFIG, else ./mucluc.ini)\n"
@@ -49,6 +52,8 @@ static const struct {
 	{ "harvest", cmd_harvest },
 	{ "check", cmd_check },
 	{ "index", cmd_index },
+	{ "serve", cmd_serve },
+	{ "search", cmd_search },
 };
 
 int cli_run_stage(const struct cli *cli, const char *name, const char *arg)

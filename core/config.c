@@ -94,7 +94,10 @@ enum section_kind { SEC_NONE, SEC_CATALOGUE, SEC_SERVER, SEC_HARVEST, SEC_SOURCE
 static const char *const catalogue_keys[] = {
 	"name", "data_dir", "repository_identifier", "admin_email", NULL,
 };
-static const char *const server_keys[] = { "listen", NULL };
+static const char *const server_keys[] = {
+	"listen", "threads", "access_log", "max_connections", "idle_timeout", "request_timeout",
+	"max_header_bytes", "max_body_bytes", "max_uri_bytes", "cors_origins", NULL,
+};
 static const char *const harvest_keys[] = {
 	"jobs", "timeout", "connect_timeout", "low_speed_time", "retries", "retry_wait",
 	"retry_max_wait", "ca_file", "user_agent_contact", "full_delete_limit", NULL,
@@ -114,7 +117,7 @@ struct load_ctx {
 	char section[256];   /* current section name, for messages */
 	unsigned seen;         /* keys seen in the current section */
 	int catalogue_line, server_line, harvest_line;
-	int seen_retry_wait, seen_retry_max_wait, seen_full_delete_limit;
+	int seen_retry_wait, seen_retry_max_wait, seen_full_delete_limit, seen_max_body;
 	/* first error */
 	int err_code;
 	int err_line;
@@ -316,6 +319,58 @@ static int check_listen(const char *v)
 	return 0;
 }
 
+/* An integer key of [server] within [lo, hi]. */
+static int server_int(struct load_ctx *c, const char *name, const char *value, long lo, long hi,
+		      int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || *end || end == value || v < lo || v > hi)
+		return fail(c, c->lineno, MC_E_CONFIG, "bad %s '%s' in [server]: %ld to %ld", name,
+			    value, lo, hi);
+	*ret = (int)v;
+	return 1;
+}
+
+static int server_key(struct load_ctx *c, const char *name, const char *value)
+{
+	struct mc_config *cfg = c->cfg;
+	struct mc_server_config *sv = &cfg->server;
+
+	if (strcmp(name, "listen") == 0) {
+		if (check_listen(value))
+			return fail(c, c->lineno, MC_E_CONFIG,
+				    "bad listen '%s': expected host:port (port 0-65535)", value);
+		cfg->listen = keep(c, value);
+	} else if (strcmp(name, "threads") == 0) {
+		return server_int(c, name, value, 0, 64, &sv->threads);
+	} else if (strcmp(name, "access_log") == 0) {
+		if (value[0] == '/')
+			sv->access_log = keep(c, value);
+		else if (!(sv->access_log = mc_arena_printf(c->arena, "%s/%s", cfg->dir, value)))
+			fail(c, c->lineno, -ENOMEM, "out of memory");
+	} else if (strcmp(name, "max_connections") == 0) {
+		return server_int(c, name, value, 1, 1000000, &sv->max_connections);
+	} else if (strcmp(name, "idle_timeout") == 0) {
+		return server_int(c, name, value, 1, 3600, &sv->idle_timeout);
+	} else if (strcmp(name, "request_timeout") == 0) {
+		return server_int(c, name, value, 1, 3600, &sv->request_timeout);
+	} else if (strcmp(name, "max_header_bytes") == 0) {
+		return server_int(c, name, value, 1024, 1048576, &sv->max_header_bytes);
+	} else if (strcmp(name, "max_body_bytes") == 0) {
+		c->seen_max_body = 1;
+		return server_int(c, name, value, 0, 1048576, &sv->max_body_bytes);
+	} else if (strcmp(name, "max_uri_bytes") == 0) {
+		return server_int(c, name, value, 256, 65536, &sv->max_uri_bytes);
+	} else {
+		sv->cors_origins = keep(c, strcmp(value, "none") == 0 ? "" : value);
+	}
+	return 1;
+}
+
 static int add_sets(struct load_ctx *c, struct mc_source *s, const char *v)
 {
 	const char *p = v, *q;
@@ -502,10 +557,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (c->kind == SEC_HARVEST) {
 		return harvest_key(c, name, value);
 	} else if (c->kind == SEC_SERVER) {
-		if (check_listen(value))
-			return fail(c, c->lineno, MC_E_CONFIG,
-				    "bad listen '%s': expected host:port (port 0-65535)", value);
-		cfg->listen = keep(c, value);
+		return server_key(c, name, value);
 	} else if (strcmp(name, "name") == 0) {
 		s->name = keep(c, value);
 	} else if (strcmp(name, "type") == 0) {
@@ -655,6 +707,20 @@ int mc_config_load(const char *path, struct mc_config **ret, struct mc_error *er
 		cfg->name = "mucluc";
 	if (!cfg->listen)
 		cfg->listen = "127.0.0.1:8080";
+	if (!cfg->server.max_connections)
+		cfg->server.max_connections = 4096;
+	if (!cfg->server.idle_timeout)
+		cfg->server.idle_timeout = 15;
+	if (!cfg->server.request_timeout)
+		cfg->server.request_timeout = 10;
+	if (!cfg->server.max_header_bytes)
+		cfg->server.max_header_bytes = 8192;
+	if (!c->seen_max_body)
+		cfg->server.max_body_bytes = 4096;
+	if (!cfg->server.max_uri_bytes)
+		cfg->server.max_uri_bytes = 4096;
+	if (!cfg->server.cors_origins)
+		cfg->server.cors_origins = "*";
 	if (!cfg->harvest.jobs)
 		cfg->harvest.jobs = 4;
 	if (!cfg->harvest.connect_timeout)

@@ -61,6 +61,19 @@ struct mc_harvest_config {
 	int line;                 /* line of the section header, 0 if absent */
 };
 
+/* The [server] section beyond listen: limits and logging of `mucluc serve`. */
+struct mc_server_config {
+	int threads;              /* worker threads; 0 (default): one per CPU (1..64) */
+	const char *access_log;   /* combined-log-format file, or NULL: no log (default) */
+	int max_connections;      /* open client connections at most; default 4096 */
+	int idle_timeout;         /* seconds a connection may stay silent; default 15 */
+	int request_timeout;      /* seconds one request may take to arrive; default 10 */
+	int max_header_bytes;     /* request headers (431 past it); default 8192 */
+	int max_body_bytes;       /* request body (413 past it); default 4096 */
+	int max_uri_bytes;        /* request target (414 past it); default 4096 */
+	const char *cors_origins; /* "*" (default), or origins separated by spaces, or "" (none) */
+};
+
 struct mc_config {
 	const char *path;         /* the file as given */
 	const char *dir;          /* its directory, absolute */
@@ -72,8 +85,9 @@ struct mc_config {
 	const char *quarantine_dir; /* <data_dir>/quarantine */
 	const char *repository_identifier; /* or NULL */
 	const char *admin_email;  /* or NULL */
-	/* [server] */
+	/* [server] (schemas/config.md; `mucluc serve`) */
 	const char *listen;       /* "host:port"; default "127.0.0.1:8080" */
+	struct mc_server_config server;
 	/* [harvest] */
 	struct mc_harvest_config harvest;
 	/* [source "ID"] sections, in file order */

@@ -27,6 +27,12 @@
 #define IX_QUERY_TIME_MS     1000u  /* per query: past it, partial results ("partial": true) */
 #define IX_MAX_FACET_VALUES  30u    /* values listed per facet */
 #define IX_MAX_SUGGEST       10u    /* suggestions returned */
+/* Matches looked at for the total and the facet counts: both are exact up
+ * to this many matching records; past it "total_exact" and the facets'
+ * "exact" are false and the figures are estimates (the counts of the
+ * records looked at, scaled to the estimated total). Looking at every match
+ * costs about a microsecond each: too slow for broad queries over 1M. */
+#define IX_COUNT_AT_LEAST    1000u
 
 struct ix_searcher;
 
@@ -54,7 +60,7 @@ enum ix_sort { IX_SORT_RELEVANCE = 0, IX_SORT_YEAR, IX_SORT_YEAR_DESC, IX_SORT_T
 enum ix_group { IX_GROUP_WORK = 0, IX_GROUP_NONE };
 
 /* One filter value: facet is one of "library", "province", "type", "lang",
- * "material", "category", "digital" (values as the facets list them).
+ * "material", "category", "digital", "year" (values as the facets list them).
  * Values of one facet are ORed, facets ANDed. */
 struct ix_filter {
 	const char *facet;
@@ -81,19 +87,37 @@ struct ix_search_req {
  *    "results": [{"id", "title", "names", "year", "publisher", "isbn",
  *                 "material", "work", "editions", "holdings": [{"library",
  *                 "name", "call_number", "items", "link"}]}],
- *    "facets": {"counts": "editions", "library": [{"value", "label", "count"}], ...},
+ *    "facets": {"counts": "editions", "exact": bool,
+ *               "library": [{"value", "label", "count"}], "province", "type",
+ *               "lang", "material", "category", "digital", "year"},
  *    "did_you_mean": "corrected query" | null, "relaxed": bool,
- *    "partial": bool, "took_ms": N}
- * ("relaxed": no record had every word, so most of them were asked for;
- * "partial": the time limit cut the match). 0; MC_E_USAGE (a bad request:
- * err->msg is the message for the reader); MC_E_TOOBIG (a limit above);
+ *    "corrected": bool, "partial": bool, "took_ms": N}
+ * "relaxed": no record had every word, so most of them were asked for
+ * (all but one, or any of them).
+ * "editions": the editions of the result's work in the index, whatever the
+ * query and filters (1 with group none: what work=<work> lists).
+ * "corrected": words were also searched as their likely corrections (each
+ * swap of two adjacent letters some records have, Xapian's spelling
+ * suggestion) because no record has them or the query found little;
+ * "did_you_mean" is the query with the most frequent corrections.
+ * "partial": the time limit cut the match.
+ * Facet values by count, at most IX_MAX_FACET_VALUES each; the library's
+ * label is its name. A filter's facet may also be "year". Sorts by year or
+ * title put records without one last. With work, group is none.
+ * The facet counts and total of a request are remembered by the searcher
+ * for its other pages (until the index changes).
+ * 0; MC_E_USAGE (a bad request: err->msg is the message for the reader, as
+ * for an empty query without filters); MC_E_TOOBIG (a limit above);
  * MC_E_STORE; -ENOMEM. */
 int ix_search(struct ix_searcher *s, const struct ix_search_req *req, json_t **ret,
 	      struct mc_error *err);
 
 /* Autocomplete titles and authors starting with q (the last word may be
- * partial). *ret: {"q", "suggestions": [{"text", "kind": "title"|"author",
- * "count"}]}. Same errors as ix_search. */
+ * partial; folded comparison). *ret: {"q", "suggestions": [{"text", "kind":
+ * "title"|"author", "count"}]}, by count: a title (the main title, before
+ * " : ") counts the editions of its works, a name the records it was seen
+ * on, among the first 50 matches of each kind (typing must stay fast).
+ * Same errors as ix_search. */
 int ix_suggest(struct ix_searcher *s, const char *q, size_t qlen, json_t **ret,
 	       struct mc_error *err);
 

@@ -110,7 +110,9 @@ if [ "$quick" -eq 0 ]; then
 				run_tap "asan/$n" "$src/$t" "$src/tests/fuzz/corpus/$n"
 		done
 		# the mucluc binary itself (two threads per import) on hostile input
-		for t in tests/integration/test-cli.sh tests/integration/test-badinput.sh; do
+		# ... and the HTTP server under hostile clients (test-serve-hostile.sh)
+		for t in tests/integration/test-cli.sh tests/integration/test-badinput.sh \
+			tests/integration/test-serve-hostile.sh; do
 			MUCLUC="$src/build-asan/cli/mucluc" ASAN_OPTIONS=detect_leaks=1 \
 				UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 				run_tap "asan/$(basename "$t")" bash "$t"

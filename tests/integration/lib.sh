@@ -13,7 +13,9 @@ SHARED=${SHARED:-$SRCDIR/../shared}
 _t_n=0
 _t_failed=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/mucluc-it.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+MC_SERVE_PIDS=""
+# servers a test started and left running are stopped on exit
+trap 'for p in $MC_SERVE_PIDS; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
 ok()   { _t_n=$((_t_n + 1)); echo "ok $_t_n - $*"; }
 fail() { _t_n=$((_t_n + 1)); _t_failed=$((_t_failed + 1)); echo "not ok $_t_n - $*"; }
@@ -68,4 +70,60 @@ mc_check_stores() {
 		d=$(dirname "$(dirname "$s")")
 		mc_check_store "$d"
 	done < <(find "$T" -path '*/store/data.mdb' 2>/dev/null | sort)
+}
+
+# mc_serve_start CONFIG [serve options...]: start `mucluc serve` on
+# 127.0.0.1 with a port the kernel picks, in the background. Sets
+# MC_SERVE_PID, MC_SERVE_URL (http://127.0.0.1:PORT), MC_SERVE_OUT and
+# MC_SERVE_ERR (its stdout/stderr files). Waits until it announced its
+# address and answers /health (any status: 503 until an index exists).
+# Returns 1 when it exited or never answered.
+mc_serve_start() {
+	local cfg=$1 i code; shift
+	MC_SERVE_OUT=$T/serve.$RANDOM.out
+	MC_SERVE_ERR=${MC_SERVE_OUT%.out}.err
+	MC_SERVE_URL=
+	"$MUCLUC" -c "$cfg" serve --listen 127.0.0.1:0 "$@" >"$MC_SERVE_OUT" 2>"$MC_SERVE_ERR" &
+	MC_SERVE_PID=$!
+	MC_SERVE_PIDS="$MC_SERVE_PIDS $MC_SERVE_PID"
+	for i in $(seq 1 600); do
+		MC_SERVE_URL=$(grep -o 'http://[^/]*' "$MC_SERVE_OUT" 2>/dev/null | head -1)
+		[ -n "$MC_SERVE_URL" ] && break
+		kill -0 "$MC_SERVE_PID" 2>/dev/null || { cat "$MC_SERVE_ERR" >&2; return 1; }
+		sleep 0.05
+	done
+	[ -n "$MC_SERVE_URL" ] || return 1
+	for i in $(seq 1 600); do
+		code=$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$MC_SERVE_URL/health")
+		[ "$code" != "000" ] && return 0
+		kill -0 "$MC_SERVE_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+# mc_serve_stop: SIGTERM to the server of mc_serve_start; returns its exit status.
+mc_serve_stop() {
+	local rc
+	kill -TERM "$MC_SERVE_PID" 2>/dev/null
+	wait "$MC_SERVE_PID"; rc=$?
+	MC_SERVE_PIDS=${MC_SERVE_PIDS/ $MC_SERVE_PID/}
+	return $rc
+}
+# mc_sample_store [server lines...]: a data directory under $T holding the
+# bundled sample catalogue (tests/data/sample, five libraries), imported and
+# merged; each argument is one more line for [server]. Prints the config path.
+mc_sample_store() {
+	local dir=$T/sample.$RANDOM sample=$SRCDIR/tests/data/sample line id file format encoding records
+	mkdir -p "$dir"
+	sed "s|^data_dir *=.*|data_dir = $dir/data|" "$sample/sample.ini" >"$dir/mucluc.ini"
+	for line in "$@"; do
+		sed -i "/^\[server\]/a $line" "$dir/mucluc.ini"
+	done
+	"$MUCLUC" -c "$dir/mucluc.ini" init >/dev/null || return 1
+	while IFS=$'\t' read -r id file format encoding records; do
+		[ "$id" = "id" ] && continue
+		"$MUCLUC" -c "$dir/mucluc.ini" import --source "$id" --format "$format" \
+			--encoding "$encoding" "$sample/$file" >/dev/null 2>&1 || return 1
+	done <"$sample/manifest.tsv"
+	echo "$dir/mucluc.ini"
 }
