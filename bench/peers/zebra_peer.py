@@ -57,7 +57,9 @@ def setup(work):
 
 
 def index(work, files):
-    """zebraidx init + update of the MARCXML files; (seconds, records)."""
+    """zebraidx init + update of the MARCXML files; (seconds, records read).
+    zebraidx's own count of inserted / updated records is in zebraidx.log
+    (inserted(work) reads it)."""
     cfg = os.path.join(work, "zebra.cfg")
     log = open(os.path.join(work, "zebraidx.log"), "w")
     subprocess.run(["zebraidx", "-c", cfg, "init"], cwd=work, check=True, stdout=log, stderr=log)
@@ -73,6 +75,18 @@ def index(work, files):
             if m:
                 n = int(m.group(1))
     return dt, n
+
+
+def inserted(work):
+    """(inserted, updated) of the last zebraidx run: records Zebra took for
+    one it had already (its default record id) are updated, not added."""
+    ins = upd = 0
+    with open(os.path.join(work, "zebraidx.log"), errors="replace") as f:
+        for line in f:
+            m = re.search(r"Records: +\d+ i/u/d (\d+)/(\d+)/", line)
+            if m:
+                ins, upd = int(m.group(1)), int(m.group(2))
+    return ins, upd
 
 
 def register_bytes(work):
