@@ -4,9 +4,9 @@ The configuration is bench/peers/zebra/: the MARCXML example of
 idzebra-2.0 (/usr/share/doc/idzebra-2.0/examples/marcxml/: the dom filter,
 MARC21slim2INDEX.xsl, identity.xsl for retrieval) with ICU folding chains
 (fold.idx, words-fold.xml, phrases-fold.xml), a CQL-to-PQF map for SRU and a
-yazgfs.xml that listens on 127.0.0.1 at a port chosen at run time. One change
-to the example's stylesheet, made when it is copied: ISBN:n -> ISBN:p (see
-fold.idx).
+yazgfs.xml that listens on 127.0.0.1 at a port chosen at run time. Two
+changes to the example's stylesheet, made when it is copied: ISBN:n -> ISBN:p
+(see fold.idx), and the record id 003:001 instead of 001 alone.
 
 Records are told apart by 003 (the source id, added by bench/peers/common.py
 when it exports the store) and 001 (the local id).
@@ -52,6 +52,12 @@ def setup(work):
     with gzip.open(os.path.join(EXAMPLE, "MARC21slim2INDEX.xsl.gz"), "rt", encoding="utf-8") as f:
         xsl = f.read()
     with open(os.path.join(work, "MARC21slim2INDEX.xsl"), "w", encoding="utf-8") as f:
+        # The example's record id is 001 alone: local ids repeat across
+        # libraries (Koha numbers), and zebraidx would replace one library's
+        # record by another's. Ours is 003:001 (source:local id).
+        xsl = xsl.replace('z:id="{$controlField001}"',
+                          'z:id="{normalize-space(marc:controlfield[@tag=\'003\'])}:'
+                          '{$controlField001}"')
         f.write(xsl.replace('name="ISBN:n"', 'name="ISBN:p"'))
     shutil.copy(os.path.join(EXAMPLE, "identity.xsl"), work)
 
