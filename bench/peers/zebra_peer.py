@@ -4,9 +4,9 @@ The configuration is bench/peers/zebra/: the MARCXML example of
 idzebra-2.0 (/usr/share/doc/idzebra-2.0/examples/marcxml/: the dom filter,
 MARC21slim2INDEX.xsl, identity.xsl for retrieval) with ICU folding chains
 (fold.idx, words-fold.xml, phrases-fold.xml), a CQL-to-PQF map for SRU and a
-yazgfs.xml that listens on 127.0.0.1 at a port chosen at run time. One change
-to the example's stylesheet, made when it is copied: ISBN:n -> ISBN:p (see
-fold.idx).
+yazgfs.xml that listens on 127.0.0.1 at a port chosen at run time. Two
+changes to the example's stylesheet, made when it is copied: ISBN:n -> ISBN:p
+(see fold.idx), and the record id 003:001 instead of 001 alone.
 
 Records are told apart by 003 (the source id, added by bench/peers/common.py
 when it exports the store) and 001 (the local id).
@@ -52,12 +52,20 @@ def setup(work):
     with gzip.open(os.path.join(EXAMPLE, "MARC21slim2INDEX.xsl.gz"), "rt", encoding="utf-8") as f:
         xsl = f.read()
     with open(os.path.join(work, "MARC21slim2INDEX.xsl"), "w", encoding="utf-8") as f:
+        # The example's record id is 001 alone: local ids repeat across
+        # libraries (Koha numbers), and zebraidx would replace one library's
+        # record by another's. Ours is 003:001 (source:local id).
+        xsl = xsl.replace('z:id="{$controlField001}"',
+                          'z:id="{normalize-space(marc:controlfield[@tag=\'003\'])}:'
+                          '{$controlField001}"')
         f.write(xsl.replace('name="ISBN:n"', 'name="ISBN:p"'))
     shutil.copy(os.path.join(EXAMPLE, "identity.xsl"), work)
 
 
 def index(work, files):
-    """zebraidx init + update of the MARCXML files; (seconds, records)."""
+    """zebraidx init + update of the MARCXML files; (seconds, records read).
+    zebraidx's own count of inserted / updated records is in zebraidx.log
+    (inserted(work) reads it)."""
     cfg = os.path.join(work, "zebra.cfg")
     log = open(os.path.join(work, "zebraidx.log"), "w")
     subprocess.run(["zebraidx", "-c", cfg, "init"], cwd=work, check=True, stdout=log, stderr=log)
@@ -73,6 +81,18 @@ def index(work, files):
             if m:
                 n = int(m.group(1))
     return dt, n
+
+
+def inserted(work):
+    """(inserted, updated) of the last zebraidx run: records Zebra took for
+    one it had already (its default record id) are updated, not added."""
+    ins = upd = 0
+    with open(os.path.join(work, "zebraidx.log"), errors="replace") as f:
+        for line in f:
+            m = re.search(r"Records: +\d+ i/u/d (\d+)/(\d+)/", line)
+            if m:
+                ins, upd = int(m.group(1)), int(m.group(2))
+    return ins, upd
 
 
 def register_bytes(work):
