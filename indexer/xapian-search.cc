@@ -173,6 +173,75 @@ private:
 	std::vector<uint64_t> per_value[IXX_NFACETS];
 };
 
+// Whole answers remembered per searcher: the readers' common queries and
+// the pages of a query come again, and an answer costs a thousand times
+// less to give again (the hits' data read by docid) than to compute. Key:
+// the Xapian query with its filters, its range, sort, group and whether
+// facets were counted. Valid for one revision of one database; bounded by
+// RC_MAX_BYTES (past it the whole cache is dropped: a cycle of more
+// queries than fit would make an LRU miss every time).
+const size_t RC_MAX_BYTES = 16u << 20;
+
+struct cached_answer {
+	uint64_t total;
+	int total_exact, relaxed, counts_exact, has_facets;
+	std::vector<std::pair<Xapian::docid, unsigned>> hits;  // docid, editions
+	std::vector<std::pair<std::string, uint64_t>> facet[IXX_NFACETS];
+};
+
+class ResultCache {
+public:
+	const cached_answer *get(Xapian::Database &db, const std::string &key)
+	{
+		sync(db);
+		auto it = map.find(key);
+		return it == map.end() ? NULL : &it->second;
+	}
+
+	void put(Xapian::Database &db, const std::string &key, cached_answer &&a)
+	{
+		size_t n = key.size() + sizeof(a) + 64 + a.hits.size() * 8;
+
+		sync(db);
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			for (const auto &v : a.facet[f])
+				n += v.first.size() + 48;
+		if (n > RC_MAX_BYTES / 16)
+			return;
+		if (bytes + n > RC_MAX_BYTES)
+			clear();
+		auto it = map.find(key);
+		if (it != map.end())
+			return;  // kept: its size is counted
+		map.emplace(key, std::move(a));
+		bytes += n;
+	}
+
+	void clear()
+	{
+		map.clear();
+		bytes = 0;
+	}
+
+private:
+	std::unordered_map<std::string, cached_answer> map;
+	size_t bytes = 0;
+	Xapian::rev rev = 0;
+	std::string uuid;
+
+	void sync(Xapian::Database &db)
+	{
+		Xapian::rev r = db.get_revision();
+		std::string u = db.get_uuid();
+
+		if (r != rev || u != uuid) {
+			clear();
+			rev = r;
+			uuid = u;
+		}
+	}
+};
+
 }  // namespace
 
 struct ixx_db {
@@ -180,6 +249,7 @@ struct ixx_db {
 	struct stat st;      // the stub as last opened
 	Xapian::Database db;
 	FacetCache facets;
+	ResultCache answers;
 };
 
 namespace {
@@ -753,6 +823,49 @@ void top_values(const std::unordered_map<std::string, uint64_t> &m, struct ixx_o
 	}
 }
 
+// out from a remembered answer: the hits' data read again by docid.
+int from_cache(struct ixx_db *x, const struct ixx_spec *spec, const cached_answer &a,
+	       struct ixx_out *out)
+{
+	out->total = a.total;
+	out->total_exact = a.total_exact;
+	out->relaxed = a.relaxed;
+	out->hits = (struct ixx_hit *)calloc(a.hits.size() ? a.hits.size() : 1, sizeof(struct ixx_hit));
+	if (!out->hits)
+		throw std::bad_alloc();
+	for (const auto &h : a.hits) {
+		std::string data = x->db.get_document(h.first).get_data();
+		struct ixx_hit *o = &out->hits[out->nhits];
+
+		o->data = (char *)malloc(data.size() + 1);
+		if (!o->data)
+			throw std::bad_alloc();
+		memcpy(o->data, data.data(), data.size());
+		o->data[data.size()] = '\0';
+		o->len = data.size();
+		o->editions = h.second;
+		out->nhits++;
+	}
+	if (spec->facets) {
+		out->counts_exact = a.counts_exact;
+		for (unsigned f = 0; f < IXX_NFACETS; f++) {
+			size_t n = a.facet[f].size();
+
+			out->facet[f] = (struct ixx_value *)calloc(n ? n : 1, sizeof(struct ixx_value));
+			if (!out->facet[f])
+				throw std::bad_alloc();
+			for (size_t i = 0; i < n; i++) {
+				out->facet[f][i].value = strdup(a.facet[f][i].first.c_str());
+				if (!out->facet[f][i].value)
+					throw std::bad_alloc();
+				out->facet[f][i].count = a.facet[f][i].second;
+				out->nfacet[f] = i + 1;
+			}
+		}
+	}
+	return 0;
+}
+
 int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out)
 {
 	Builder b(x->db);
@@ -765,7 +878,16 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		out->corrected = b.correct(spec->q, root, false);
 	}
 	Xapian::Query q = root ? b.build(root) : match_all();
-	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
+	Xapian::Query fq = filters(spec, q);
+	std::string key;
+	if (!out->corrected) {
+		key = std::to_string(spec->first) + "," + std::to_string(spec->size) + "," +
+		      std::to_string(spec->sort) + "," + std::to_string(spec->group) + "," +
+		      (spec->facets ? "f," : "-,") + fq.get_description();
+		if (const cached_answer *a = x->answers.get(x->db, key))
+			return from_cache(x, spec, *a, out);
+	}
+	run(x->db, spec, fq, spec->facets ? &spy : NULL, r);
 	if (root && r.mset.get_matches_estimated() < FEW && b.correct(spec->q, root, true)) {
 		// little found: the corrections of known words too
 		FacetSpy spy2;
@@ -855,6 +977,22 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		for (unsigned f = 0; f < IXX_NFACETS; f++)
 			top_values(spy.counts[f], out, f, scale);
 	}
+	if (!key.empty() && !out->corrected && !out->partial) {
+		cached_answer a;
+		Xapian::MSetIterator it = r.mset.begin();
+
+		a.total = out->total;
+		a.total_exact = out->total_exact;
+		a.relaxed = out->relaxed;
+		a.counts_exact = out->counts_exact;
+		a.has_facets = spec->facets;
+		for (size_t i = 0; i < out->nhits && it != r.mset.end(); i++, ++it)
+			a.hits.emplace_back(*it, out->hits[i].editions);
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			for (size_t i = 0; i < out->nfacet[f]; i++)
+				a.facet[f].emplace_back(out->facet[f][i].value, out->facet[f][i].count);
+		x->answers.put(x->db, key, std::move(a));
+	}
 	return 0;
 }
 
@@ -904,6 +1042,7 @@ extern "C" int ixx_refresh(struct ixx_db *x, struct mc_error *err)
 			Xapian::Database fresh(x->stub);
 			x->db = fresh;
 			x->facets.clear();
+			x->answers.clear();
 			x->st = st;
 			return 1;
 		}
