@@ -180,13 +180,16 @@ private:
 // facets were counted. Valid for one revision of one database; bounded by
 // RC_MAX_BYTES (past it the whole cache is dropped: a cycle of more
 // queries than fit would make an LRU miss every time).
-const size_t RC_MAX_BYTES = 16u << 20;
+const size_t RC_MAX_BYTES = 24u << 20;
 
 struct cached_answer {
 	uint64_t total;
 	int total_exact, relaxed, counts_exact, has_facets;
 	std::vector<std::pair<Xapian::docid, unsigned>> hits;  // docid, editions
-	std::vector<std::pair<std::string, uint64_t>> facet[IXX_NFACETS];
+	// per facet: its number of values (uint32), then each value's
+	// length (uint32), bytes and count (uint64), packed (a third of the
+	// memory of strings)
+	std::string facets;
 };
 
 class ResultCache {
@@ -200,12 +203,10 @@ public:
 
 	void put(Xapian::Database &db, const std::string &key, cached_answer &&a)
 	{
-		size_t n = key.size() + sizeof(a) + 64 + a.hits.size() * 8;
+		// what it takes, with the allocator's and the map's overhead
+		size_t n = key.size() + a.facets.size() + sizeof(a) + 128 + a.hits.size() * 8;
 
 		sync(db);
-		for (unsigned f = 0; f < IXX_NFACETS; f++)
-			for (const auto &v : a.facet[f])
-				n += v.first.size() + 48;
 		if (n > RC_MAX_BYTES / 16)
 			return;
 		if (bytes + n > RC_MAX_BYTES)
@@ -846,19 +847,31 @@ int from_cache(struct ixx_db *x, const struct ixx_spec *spec, const cached_answe
 		o->editions = h.second;
 		out->nhits++;
 	}
-	if (spec->facets) {
-		out->counts_exact = a.counts_exact;
-		for (unsigned f = 0; f < IXX_NFACETS; f++) {
-			size_t n = a.facet[f].size();
+	if (spec->facets && a.has_facets) {
+		const char *p = a.facets.data(), *end = p + a.facets.size();
 
+		out->counts_exact = a.counts_exact;
+		for (unsigned f = 0; f < IXX_NFACETS && p + 4 <= end; f++) {
+			uint32_t n, len;
+			uint64_t c;
+
+			memcpy(&n, p, sizeof(n));
+			p += sizeof(n);
 			out->facet[f] = (struct ixx_value *)calloc(n ? n : 1, sizeof(struct ixx_value));
 			if (!out->facet[f])
 				throw std::bad_alloc();
-			for (size_t i = 0; i < n; i++) {
-				out->facet[f][i].value = strdup(a.facet[f][i].first.c_str());
+			for (uint32_t i = 0; i < n && p + 4 <= end; i++) {
+				memcpy(&len, p, sizeof(len));
+				p += sizeof(len);
+				if ((size_t)(end - p) < (size_t)len + sizeof(c))
+					break;
+				out->facet[f][i].value = strndup(p, len);
 				if (!out->facet[f][i].value)
 					throw std::bad_alloc();
-				out->facet[f][i].count = a.facet[f][i].second;
+				p += len;
+				memcpy(&c, p, sizeof(c));
+				p += sizeof(c);
+				out->facet[f][i].count = c;
 				out->nfacet[f] = i + 1;
 			}
 		}
@@ -988,9 +1001,19 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		a.has_facets = spec->facets;
 		for (size_t i = 0; i < out->nhits && it != r.mset.end(); i++, ++it)
 			a.hits.emplace_back(*it, out->hits[i].editions);
-		for (unsigned f = 0; f < IXX_NFACETS; f++)
-			for (size_t i = 0; i < out->nfacet[f]; i++)
-				a.facet[f].emplace_back(out->facet[f][i].value, out->facet[f][i].count);
+		for (unsigned f = 0; f < IXX_NFACETS && spec->facets; f++) {
+			uint32_t n = (uint32_t)out->nfacet[f];
+
+			a.facets.append((const char *)&n, sizeof(n));
+			for (size_t i = 0; i < out->nfacet[f]; i++) {
+				uint32_t len = (uint32_t)strlen(out->facet[f][i].value);
+				uint64_t c = out->facet[f][i].count;
+
+				a.facets.append((const char *)&len, sizeof(len));
+				a.facets.append(out->facet[f][i].value, len);
+				a.facets.append((const char *)&c, sizeof(c));
+			}
+		}
 		x->answers.put(x->db, key, std::move(a));
 	}
 	return 0;
