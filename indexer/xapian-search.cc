@@ -98,6 +98,20 @@ public:
 		uuid.clear();
 	}
 
+	// The combination with these raw values (put's key), 0 when none yet.
+	uint32_t find(const std::string &key) const
+	{
+		auto it = combo_ids.find(key);
+		return it == combo_ids.end() ? 0 : it->second;
+	}
+
+	// did has combination c (from find).
+	void set(Xapian::docid did, uint32_t c)
+	{
+		if (did < by_doc.size())
+			by_doc[did] = c;
+	}
+
 	// The combination of document did, 0 when not known yet.
 	uint32_t of(Xapian::docid did) const { return did < by_doc.size() ? by_doc[did] : 0; }
 
@@ -585,7 +599,8 @@ public:
 
 	// docs (sorted) counted: from the cache, and what it does not know
 	// yet read from the value streams in docid order (much cheaper than
-	// a random Document::get_value per document and slot) and remembered
+	// a random Document::get_value per document and slot) and remembered;
+	// a document whose raw values are a known combination is not parsed
 	void count(Xapian::Database &db, FacetCache &fc)
 	{
 		bool use = fc.sync(db);
@@ -599,20 +614,28 @@ public:
 				miss.push_back(did);
 		}
 		if (!miss.empty()) {
-			std::vector<std::string> keys(miss.size());
-			std::vector<std::vector<std::pair<unsigned, std::string>>> vals(miss.size());
+			bool one = db.get_value_freq(SLOT_FACETS) > 0;
+			std::vector<std::string> keys;
+			std::vector<std::pair<unsigned, std::string>> vals;
 
-			read(db, miss, keys, vals);
+			read(db, one, miss, keys);
 			for (size_t i = 0; i < miss.size(); i++) {
-				uint32_t c = 0;
-				if (use) {
-					fc.put(miss[i], keys[i], vals[i]);
-					c = fc.of(miss[i]);
+				uint32_t c = use ? fc.find(keys[i]) : 0;
+
+				if (c) {
+					fc.set(miss[i], c);
+				} else {
+					vals.clear();
+					parse(one, keys[i], vals);
+					if (use) {
+						fc.put(miss[i], keys[i], vals);
+						c = fc.of(miss[i]);
+					}
 				}
 				if (c)
 					fc.tally(c);
 				else
-					for (const auto &fv : vals[i])
+					for (const auto &fv : vals)
 						counts[fv.first][fv.second]++;
 			}
 		}
@@ -639,66 +662,76 @@ private:
 		}
 	}
 
-	// The (facet, value) pairs of each document: from slot 17 (every
-	// facet, "library:x\x1fyear:1990...") where the index has it, else
-	// from slots 10..16 (\x1f-separated values) and the year (slot 0).
-	static void read(Xapian::Database &db, const std::vector<Xapian::docid> &docs,
-			 std::vector<std::string> &keys,
-			 std::vector<std::vector<std::pair<unsigned, std::string>>> &vals)
+	// Each document's raw facet values (its key): slot 17 (every facet,
+	// "library:x\x1fyear:1990...") where the index has it (one), else
+	// slots 10..16 and the year (slot 0), each followed by \x1e.
+	static void read(Xapian::Database &db, bool one, const std::vector<Xapian::docid> &docs,
+			 std::vector<std::string> &keys)
 	{
 		std::vector<std::string> raw;
 
-		if (db.get_value_freq(SLOT_FACETS) > 0) {
-			slot_values(db, SLOT_FACETS, docs, raw);
-			for (size_t i = 0; i < docs.size(); i++) {
-				const std::string &s = raw[i];
-				size_t start = 0;
-
-				while (start < s.size()) {
-					size_t e = s.find('\x1f', start);
-					if (e == std::string::npos)
-						e = s.size();
-					size_t colon = s.find(':', start);
-					if (colon != std::string::npos && colon < e)
-						for (unsigned f = 0; f < IXX_NFACETS; f++)
-							if (s.compare(start, colon - start, ixx_facet_names[f]) == 0 &&
-							    std::strlen(ixx_facet_names[f]) == colon - start) {
-								vals[i].emplace_back(f, s.substr(colon + 1, e - colon - 1));
-								break;
-							}
-					start = e + 1;
-				}
-				keys[i].swap(raw[i]);
-			}
+		if (one) {
+			slot_values(db, SLOT_FACETS, docs, keys);
 			return;
 		}
+		keys.assign(docs.size(), std::string());
 		for (unsigned f = 0; f < IXX_NFACETS; f++) {
 			Xapian::valueno slot = f + 1 < IXX_NFACETS ? SLOT_FACET0 + f : SLOT_YEAR;
 
 			slot_values(db, slot, docs, raw);
 			for (size_t i = 0; i < docs.size(); i++) {
-				const std::string &s = raw[i];
-
-				keys[i] += s;
+				keys[i] += raw[i];
 				keys[i] += '\x1e';
-				if (s.empty())
-					continue;
-				if (f + 1 == IXX_NFACETS) {
-					double d = Xapian::sortable_unserialise(s);
+			}
+		}
+	}
+
+	// The (facet, value) pairs of a key from read().
+	static void parse(bool one, const std::string &s,
+			  std::vector<std::pair<unsigned, std::string>> &vals)
+	{
+		size_t start = 0;
+
+		if (one) {
+			while (start < s.size()) {
+				size_t e = s.find('\x1f', start);
+				if (e == std::string::npos)
+					e = s.size();
+				size_t colon = s.find(':', start);
+				if (colon != std::string::npos && colon < e)
+					for (unsigned f = 0; f < IXX_NFACETS; f++)
+						if (s.compare(start, colon - start, ixx_facet_names[f]) == 0 &&
+						    std::strlen(ixx_facet_names[f]) == colon - start) {
+							vals.emplace_back(f, s.substr(colon + 1, e - colon - 1));
+							break;
+						}
+				start = e + 1;
+			}
+			return;
+		}
+		for (unsigned f = 0; f < IXX_NFACETS && start <= s.size(); f++) {
+			// the year (last) is binary: up to the final \x1e
+			size_t e = f + 1 == IXX_NFACETS ? s.size() - 1 : s.find('\x1e', start);
+			if (e == std::string::npos || e < start)
+				e = s.size();
+			if (f + 1 == IXX_NFACETS) {
+				if (e > start) {
+					double d = Xapian::sortable_unserialise(s.substr(start, e - start));
 					if (d >= 1 && d <= 9999)
-						vals[i].emplace_back(f, std::to_string((int)d));
-					continue;
+						vals.emplace_back(f, std::to_string((int)d));
 				}
-				size_t start = 0;
-				while (start < s.size()) {
-					size_t e = s.find('\x1f', start);
-					if (e == std::string::npos)
-						e = s.size();
-					if (e > start)
-						vals[i].emplace_back(f, s.substr(start, e - start));
-					start = e + 1;
+			} else {
+				size_t p = start;
+				while (p < e) {
+					size_t q = s.find('\x1f', p);
+					if (q == std::string::npos || q > e)
+						q = e;
+					if (q > p)
+						vals.emplace_back(f, s.substr(p, q - p));
+					p = q + 1;
 				}
 			}
+			start = e + 1;
 		}
 	}
 };
