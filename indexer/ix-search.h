@@ -105,7 +105,9 @@ struct ix_search_req {
  * label is its name. A filter's facet may also be "year". Sorts by year or
  * title put records without one last. With work, group is none.
  * The facet counts and total of a request are remembered by the searcher
- * for its other pages (until the index changes).
+ * for its other pages, and whole answers and each document's facet values
+ * for the next time (until the index changes; memory: see
+ * indexer/search-internal.h).
  * 0; MC_E_USAGE (a bad request: err->msg is the message for the reader, as
  * for an empty query without filters); MC_E_TOOBIG (a limit above);
  * MC_E_STORE; -ENOMEM. */

@@ -71,7 +71,13 @@ struct ixx_out {
 
 /* Run spec. The words' fix members of spec->q are set (in q's arena) where
  * a spelling correction was used or is suggested. Caller frees *out with
- * ixx_out_free (also after a failure). 0, MC_E_STORE, -ENOMEM. */
+ * ixx_out_free (also after a failure). 0, MC_E_STORE, -ENOMEM.
+ * db remembers, for the revision of the database it reads (a commit or a
+ * rebuild clears both): the facet values of each document counted (one id
+ * per docid, at most 4 bytes a document; 2^20 distinct combinations), and
+ * whole answers (hits' docids and editions, totals, facet counts) keyed by
+ * the Xapian query with its filters, range, sort, group and facets, at most
+ * 24 MiB, then dropped whole. Corrected and partial answers are not kept. */
 int ixx_search(struct ixx_db *db, const struct ixx_spec *spec, struct ixx_out *out,
 	       struct mc_error *err);
 void ixx_out_free(struct ixx_out *out);

@@ -49,10 +49,222 @@ extern "C" const char *const ixx_facet_names[IXX_NFACETS] = {
 	"library", "province", "type", "lang", "material", "category", "digital", "year",
 };
 
+namespace {
+
+// The facet values of each document, remembered by docid: counting the
+// facets of the 1,000 or so documents a search looks at from the value
+// streams costs about 6 ms at 1M records (a B-tree seek per document and
+// slot); from here it costs microseconds. A document's values are one
+// "combination" (documents share them: same libraries, language, year...),
+// each value interned per facet. Valid for one revision of one database:
+// cleared when the reader moves on. Bounded: past FC_MAX_COMBOS
+// combinations or FC_MAX_DOCID documents it is cleared or not used.
+const size_t FC_MAX_COMBOS = 1u << 20;
+const Xapian::docid FC_MAX_DOCID = 1u << 26;  // 256 MiB of ids at most
+
+class FacetCache {
+public:
+	// Ready for db (cleared when db is not the one cached); false: do
+	// not cache (too many documents).
+	bool sync(Xapian::Database &db)
+	{
+		Xapian::rev r = db.get_revision();
+		Xapian::docid last = db.get_lastdocid();
+		std::string u = db.get_uuid();
+
+		if (r != rev || u != uuid || last + 1 != by_doc.size())
+			clear();
+		if (last >= FC_MAX_DOCID)
+			return false;
+		rev = r;
+		uuid = u;
+		if (by_doc.size() != last + 1)
+			by_doc.assign(last + 1, 0);
+		return true;
+	}
+
+	void clear()
+	{
+		std::vector<uint32_t>().swap(by_doc);
+		combos.clear();
+		combo_ids.clear();
+		std::vector<uint32_t>().swap(seen);
+		touched.clear();
+		for (unsigned f = 0; f < IXX_NFACETS; f++) {
+			values[f].clear();
+			value_ids[f].clear();
+		}
+		rev = 0;
+		uuid.clear();
+	}
+
+	// The combination with these raw values (put's key), 0 when none yet.
+	uint32_t find(const std::string &key) const
+	{
+		auto it = combo_ids.find(key);
+		return it == combo_ids.end() ? 0 : it->second;
+	}
+
+	// did has combination c (from find).
+	void set(Xapian::docid did, uint32_t c)
+	{
+		if (did < by_doc.size())
+			by_doc[did] = c;
+	}
+
+	// The combination of document did, 0 when not known yet.
+	uint32_t of(Xapian::docid did) const { return did < by_doc.size() ? by_doc[did] : 0; }
+
+	// Remember that did has these values (key: the raw slot values,
+	// vals: (facet, value) pairs).
+	void put(Xapian::docid did, const std::string &key,
+		 const std::vector<std::pair<unsigned, std::string>> &vals)
+	{
+		auto it = combo_ids.find(key);
+		uint32_t id;
+
+		if (it != combo_ids.end()) {
+			id = it->second;
+		} else {
+			if (combos.size() >= FC_MAX_COMBOS)
+				return;  // full: this one is read again next time
+			std::vector<uint32_t> c;
+			for (const auto &fv : vals) {
+				auto vi = value_ids[fv.first].find(fv.second);
+				uint32_t v;
+				if (vi == value_ids[fv.first].end()) {
+					v = (uint32_t)values[fv.first].size();
+					values[fv.first].push_back(fv.second);
+					value_ids[fv.first].emplace(fv.second, v);
+				} else {
+					v = vi->second;
+				}
+				c.push_back((uint32_t)fv.first << 24 | v);
+			}
+			combos.push_back(std::move(c));
+			id = (uint32_t)combos.size();
+			combo_ids.emplace(key, id);
+		}
+		if (did < by_doc.size())
+			by_doc[did] = id;
+	}
+
+	// One more document of combination c (from of()).
+	void tally(uint32_t c)
+	{
+		if (seen.size() <= c)
+			seen.resize(combos.size() + 1, 0);
+		if (seen[c]++ == 0)
+			touched.push_back(c);
+	}
+
+	// Add the values of the documents tallied to counts, and start again.
+	void flush(std::unordered_map<std::string, uint64_t> *counts)
+	{
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			per_value[f].assign(values[f].size(), 0);
+		for (uint32_t c : touched) {
+			for (uint32_t fv : combos[c - 1])
+				per_value[fv >> 24][fv & 0xffffff] += seen[c];
+			seen[c] = 0;
+		}
+		touched.clear();
+		for (unsigned f = 0; f < IXX_NFACETS; f++)
+			for (size_t v = 0; v < per_value[f].size(); v++)
+				if (per_value[f][v])
+					counts[f][values[f][v]] += per_value[f][v];
+	}
+
+private:
+	Xapian::rev rev = 0;
+	std::string uuid;
+	std::vector<uint32_t> by_doc;             // docid -> combination id (1-based), 0 unknown
+	std::vector<std::vector<uint32_t>> combos; // facet << 24 | value id
+	std::unordered_map<std::string, uint32_t> combo_ids;
+	std::vector<std::string> values[IXX_NFACETS];
+	std::unordered_map<std::string, uint32_t> value_ids[IXX_NFACETS];
+	std::vector<uint32_t> seen, touched;        // tally(): per combination, the ones > 0
+	std::vector<uint64_t> per_value[IXX_NFACETS];
+};
+
+// Whole answers remembered per searcher: the readers' common queries and
+// the pages of a query come again, and an answer costs a thousand times
+// less to give again (the hits' data read by docid) than to compute. Key:
+// the Xapian query with its filters, its range, sort, group and whether
+// facets were counted. Valid for one revision of one database; bounded by
+// RC_MAX_BYTES (past it the whole cache is dropped: a cycle of more
+// queries than fit would make an LRU miss every time).
+const size_t RC_MAX_BYTES = 24u << 20;
+
+struct cached_answer {
+	uint64_t total;
+	int total_exact, relaxed, counts_exact, has_facets;
+	std::vector<std::pair<Xapian::docid, unsigned>> hits;  // docid, editions
+	// per facet: its number of values (uint32), then each value's
+	// length (uint32), bytes and count (uint64), packed (a third of the
+	// memory of strings)
+	std::string facets;
+};
+
+class ResultCache {
+public:
+	const cached_answer *get(Xapian::Database &db, const std::string &key)
+	{
+		sync(db);
+		auto it = map.find(key);
+		return it == map.end() ? NULL : &it->second;
+	}
+
+	void put(Xapian::Database &db, const std::string &key, cached_answer &&a)
+	{
+		// what it takes, with the allocator's and the map's overhead
+		size_t n = key.size() + a.facets.size() + sizeof(a) + 128 + a.hits.size() * 8;
+
+		sync(db);
+		if (n > RC_MAX_BYTES / 16)
+			return;
+		if (bytes + n > RC_MAX_BYTES)
+			clear();
+		auto it = map.find(key);
+		if (it != map.end())
+			return;  // kept: its size is counted
+		map.emplace(key, std::move(a));
+		bytes += n;
+	}
+
+	void clear()
+	{
+		map.clear();
+		bytes = 0;
+	}
+
+private:
+	std::unordered_map<std::string, cached_answer> map;
+	size_t bytes = 0;
+	Xapian::rev rev = 0;
+	std::string uuid;
+
+	void sync(Xapian::Database &db)
+	{
+		Xapian::rev r = db.get_revision();
+		std::string u = db.get_uuid();
+
+		if (r != rev || u != uuid) {
+			clear();
+			rev = r;
+			uuid = u;
+		}
+	}
+};
+
+}  // namespace
+
 struct ixx_db {
 	std::string stub;
 	struct stat st;      // the stub as last opened
 	Xapian::Database db;
+	FacetCache facets;
+	ResultCache answers;
 };
 
 namespace {
@@ -385,87 +597,141 @@ public:
 		docs.push_back(doc.get_docid());
 	}
 
-	void split(unsigned f, const std::unordered_map<std::string, uint64_t> &whole)
+	// docs (sorted) counted: from the cache, and what it does not know
+	// yet read from the value streams in docid order (much cheaper than
+	// a random Document::get_value per document and slot) and remembered;
+	// a document whose raw values are a known combination is not parsed
+	void count(Xapian::Database &db, FacetCache &fc)
 	{
-		for (const auto &kv : whole) {
-			if (f + 1 == IXX_NFACETS) {
-				double d = Xapian::sortable_unserialise(kv.first);
-				if (d >= 1 && d <= 9999)
-					counts[f][std::to_string((int)d)] += kv.second;
-				continue;
-			}
-			size_t start = 0;
-			while (start < kv.first.size()) {
-				size_t e = kv.first.find('\x1f', start);
-				if (e == std::string::npos)
-					e = kv.first.size();
-				if (e > start)
-					counts[f][kv.first.substr(start, e - start)] += kv.second;
-				start = e + 1;
-			}
-		}
-	}
-
-	// one pass over the slot of all facets ("library:x\x1fyear:1990..."),
-	// where the index has it
-	void count_all(Xapian::Database &db)
-	{
-		std::unordered_map<std::string, uint64_t> whole;
-		Xapian::ValueIterator v = db.valuestream_begin(SLOT_FACETS), end = db.valuestream_end(SLOT_FACETS);
+		bool use = fc.sync(db);
+		std::vector<Xapian::docid> miss;
 
 		for (Xapian::docid did : docs) {
-			if (v == end)
-				break;
-			if (v.get_docid() < did)
-				v.skip_to(did);
-			if (v == end)
-				break;
-			if (v.get_docid() == did)
-				whole[*v]++;
+			uint32_t c = use ? fc.of(did) : 0;
+			if (c)
+				fc.tally(c);
+			else
+				miss.push_back(did);
 		}
-		for (const auto &kv : whole) {
-			size_t start = 0;
-			while (start < kv.first.size()) {
-				size_t e = kv.first.find('\x1f', start);
-				if (e == std::string::npos)
-					e = kv.first.size();
-				size_t colon = kv.first.find(':', start);
-				if (colon != std::string::npos && colon < e) {
-					for (unsigned f = 0; f < IXX_NFACETS; f++)
-						if (kv.first.compare(start, colon - start, ixx_facet_names[f]) == 0 &&
-						    std::strlen(ixx_facet_names[f]) == colon - start) {
-							counts[f][kv.first.substr(colon + 1, e - colon - 1)] += kv.second;
-							break;
-						}
+		if (!miss.empty()) {
+			bool one = db.get_value_freq(SLOT_FACETS) > 0;
+			std::vector<std::string> keys;
+			std::vector<std::pair<unsigned, std::string>> vals;
+
+			read(db, one, miss, keys);
+			for (size_t i = 0; i < miss.size(); i++) {
+				uint32_t c = use ? fc.find(keys[i]) : 0;
+
+				if (c) {
+					fc.set(miss[i], c);
+				} else {
+					vals.clear();
+					parse(one, keys[i], vals);
+					if (use) {
+						fc.put(miss[i], keys[i], vals);
+						c = fc.of(miss[i]);
+					}
 				}
-				start = e + 1;
+				if (c)
+					fc.tally(c);
+				else
+					for (const auto &fv : vals)
+						counts[fv.first][fv.second]++;
+			}
+		}
+		fc.flush(counts);
+	}
+
+private:
+	// The raw values of docs in one slot (empty where a document has none).
+	static void slot_values(Xapian::Database &db, Xapian::valueno slot,
+				const std::vector<Xapian::docid> &docs, std::vector<std::string> &out)
+	{
+		Xapian::ValueIterator v = db.valuestream_begin(slot), end = db.valuestream_end(slot);
+
+		out.assign(docs.size(), std::string());
+		for (size_t i = 0; i < docs.size(); i++) {
+			if (v == end)
+				break;
+			if (v.get_docid() < docs[i])
+				v.skip_to(docs[i]);
+			if (v == end)
+				break;
+			if (v.get_docid() == docs[i])
+				out[i] = *v;
+		}
+	}
+
+	// Each document's raw facet values (its key): slot 17 (every facet,
+	// "library:x\x1fyear:1990...") where the index has it (one), else
+	// slots 10..16 and the year (slot 0), each followed by \x1e.
+	static void read(Xapian::Database &db, bool one, const std::vector<Xapian::docid> &docs,
+			 std::vector<std::string> &keys)
+	{
+		std::vector<std::string> raw;
+
+		if (one) {
+			slot_values(db, SLOT_FACETS, docs, keys);
+			return;
+		}
+		keys.assign(docs.size(), std::string());
+		for (unsigned f = 0; f < IXX_NFACETS; f++) {
+			Xapian::valueno slot = f + 1 < IXX_NFACETS ? SLOT_FACET0 + f : SLOT_YEAR;
+
+			slot_values(db, slot, docs, raw);
+			for (size_t i = 0; i < docs.size(); i++) {
+				keys[i] += raw[i];
+				keys[i] += '\x1e';
 			}
 		}
 	}
 
-	void count(Xapian::Database &db)
+	// The (facet, value) pairs of a key from read().
+	static void parse(bool one, const std::string &s,
+			  std::vector<std::pair<unsigned, std::string>> &vals)
 	{
-		if (db.get_value_freq(SLOT_FACETS) > 0) {
-			count_all(db);
+		size_t start = 0;
+
+		if (one) {
+			while (start < s.size()) {
+				size_t e = s.find('\x1f', start);
+				if (e == std::string::npos)
+					e = s.size();
+				size_t colon = s.find(':', start);
+				if (colon != std::string::npos && colon < e)
+					for (unsigned f = 0; f < IXX_NFACETS; f++)
+						if (s.compare(start, colon - start, ixx_facet_names[f]) == 0 &&
+						    std::strlen(ixx_facet_names[f]) == colon - start) {
+							vals.emplace_back(f, s.substr(colon + 1, e - colon - 1));
+							break;
+						}
+				start = e + 1;
+			}
 			return;
 		}
-		for (unsigned f = 0; f < IXX_NFACETS; f++) {
-			Xapian::valueno slot = f + 1 < IXX_NFACETS ? SLOT_FACET0 + f : SLOT_YEAR;
-			// each distinct value (a \x1f-separated list) once, split after
-			std::unordered_map<std::string, uint64_t> whole;
-			Xapian::ValueIterator v = db.valuestream_begin(slot), end = db.valuestream_end(slot);
-
-			for (Xapian::docid did : docs) {
-				if (v == end)
-					break;
-				if (v.get_docid() < did)
-					v.skip_to(did);
-				if (v == end)
-					break;
-				if (v.get_docid() == did)
-					whole[*v]++;
+		for (unsigned f = 0; f < IXX_NFACETS && start <= s.size(); f++) {
+			// the year (last) is binary: up to the final \x1e
+			size_t e = f + 1 == IXX_NFACETS ? s.size() - 1 : s.find('\x1e', start);
+			if (e == std::string::npos || e < start)
+				e = s.size();
+			if (f + 1 == IXX_NFACETS) {
+				if (e > start) {
+					double d = Xapian::sortable_unserialise(s.substr(start, e - start));
+					if (d >= 1 && d <= 9999)
+						vals.emplace_back(f, std::to_string((int)d));
+				}
+			} else {
+				size_t p = start;
+				while (p < e) {
+					size_t q = s.find('\x1f', p);
+					if (q == std::string::npos || q > e)
+						q = e;
+					if (q > p)
+						vals.emplace_back(f, s.substr(p, q - p));
+					p = q + 1;
+				}
 			}
-			split(f, whole);
+			start = e + 1;
 		}
 	}
 };
@@ -591,6 +857,61 @@ void top_values(const std::unordered_map<std::string, uint64_t> &m, struct ixx_o
 	}
 }
 
+// out from a remembered answer: the hits' data read again by docid.
+int from_cache(struct ixx_db *x, const struct ixx_spec *spec, const cached_answer &a,
+	       struct ixx_out *out)
+{
+	out->total = a.total;
+	out->total_exact = a.total_exact;
+	out->relaxed = a.relaxed;
+	out->hits = (struct ixx_hit *)calloc(a.hits.size() ? a.hits.size() : 1, sizeof(struct ixx_hit));
+	if (!out->hits)
+		throw std::bad_alloc();
+	for (const auto &h : a.hits) {
+		std::string data = x->db.get_document(h.first).get_data();
+		struct ixx_hit *o = &out->hits[out->nhits];
+
+		o->data = (char *)malloc(data.size() + 1);
+		if (!o->data)
+			throw std::bad_alloc();
+		memcpy(o->data, data.data(), data.size());
+		o->data[data.size()] = '\0';
+		o->len = data.size();
+		o->editions = h.second;
+		out->nhits++;
+	}
+	if (spec->facets && a.has_facets) {
+		const char *p = a.facets.data(), *end = p + a.facets.size();
+
+		out->counts_exact = a.counts_exact;
+		for (unsigned f = 0; f < IXX_NFACETS && p + 4 <= end; f++) {
+			uint32_t n, len;
+			uint64_t c;
+
+			memcpy(&n, p, sizeof(n));
+			p += sizeof(n);
+			out->facet[f] = (struct ixx_value *)calloc(n ? n : 1, sizeof(struct ixx_value));
+			if (!out->facet[f])
+				throw std::bad_alloc();
+			for (uint32_t i = 0; i < n && p + 4 <= end; i++) {
+				memcpy(&len, p, sizeof(len));
+				p += sizeof(len);
+				if ((size_t)(end - p) < (size_t)len + sizeof(c))
+					break;
+				out->facet[f][i].value = strndup(p, len);
+				if (!out->facet[f][i].value)
+					throw std::bad_alloc();
+				p += len;
+				memcpy(&c, p, sizeof(c));
+				p += sizeof(c);
+				out->facet[f][i].count = c;
+				out->nfacet[f] = i + 1;
+			}
+		}
+	}
+	return 0;
+}
+
 int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out)
 {
 	Builder b(x->db);
@@ -603,7 +924,16 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		out->corrected = b.correct(spec->q, root, false);
 	}
 	Xapian::Query q = root ? b.build(root) : match_all();
-	run(x->db, spec, filters(spec, q), spec->facets ? &spy : NULL, r);
+	Xapian::Query fq = filters(spec, q);
+	std::string key;
+	if (!out->corrected) {
+		key = std::to_string(spec->first) + "," + std::to_string(spec->size) + "," +
+		      std::to_string(spec->sort) + "," + std::to_string(spec->group) + "," +
+		      (spec->facets ? "f," : "-,") + fq.get_description();
+		if (const cached_answer *a = x->answers.get(x->db, key))
+			return from_cache(x, spec, *a, out);
+	}
+	run(x->db, spec, fq, spec->facets ? &spy : NULL, r);
 	if (root && r.mset.get_matches_estimated() < FEW && b.correct(spec->q, root, true)) {
 		// little found: the corrections of known words too
 		FacetSpy spy2;
@@ -630,7 +960,7 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 	if (spec->facets) {
 		if (!std::is_sorted(spy.docs.begin(), spy.docs.end()))
 			std::sort(spy.docs.begin(), spy.docs.end());
-		spy.count(x->db);
+		spy.count(x->db, x->facets);
 	}
 	if (all_seen) {
 		// what the matcher kept of all it saw: exact
@@ -693,6 +1023,32 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 		for (unsigned f = 0; f < IXX_NFACETS; f++)
 			top_values(spy.counts[f], out, f, scale);
 	}
+	if (!key.empty() && !out->corrected && !out->partial) {
+		cached_answer a;
+		Xapian::MSetIterator it = r.mset.begin();
+
+		a.total = out->total;
+		a.total_exact = out->total_exact;
+		a.relaxed = out->relaxed;
+		a.counts_exact = out->counts_exact;
+		a.has_facets = spec->facets;
+		for (size_t i = 0; i < out->nhits && it != r.mset.end(); i++, ++it)
+			a.hits.emplace_back(*it, out->hits[i].editions);
+		for (unsigned f = 0; f < IXX_NFACETS && spec->facets; f++) {
+			uint32_t n = (uint32_t)out->nfacet[f];
+
+			a.facets.append((const char *)&n, sizeof(n));
+			for (size_t i = 0; i < out->nfacet[f]; i++) {
+				uint32_t len = (uint32_t)strlen(out->facet[f][i].value);
+				uint64_t c = out->facet[f][i].count;
+
+				a.facets.append((const char *)&len, sizeof(len));
+				a.facets.append(out->facet[f][i].value, len);
+				a.facets.append((const char *)&c, sizeof(c));
+			}
+		}
+		x->answers.put(x->db, key, std::move(a));
+	}
 	return 0;
 }
 
@@ -741,6 +1097,8 @@ extern "C" int ixx_refresh(struct ixx_db *x, struct mc_error *err)
 			// a rebuild was swapped in under the stub
 			Xapian::Database fresh(x->stub);
 			x->db = fresh;
+			x->facets.clear();
+			x->answers.clear();
 			x->st = st;
 			return 1;
 		}
