@@ -20,6 +20,8 @@ enum { F_LIBRARY, F_PROVINCE, F_TYPE, F_LANG, F_MATERIAL, F_CATEGORY, F_DIGITAL,
 static const char *const facet_names[F_COUNT] = { "library", "province", "type", "lang",
 						  "material", "category", "digital" };
 #define FACET_SLOT0 10u
+/* every facet in one value (schemas/index.md, slot 17) */
+#define IX_SLOT_FACETS 17u
 
 /* the longest main title and name the work key folds, bytes */
 #define WORK_TITLE_MAX 2048u
@@ -488,6 +490,34 @@ static int idterms(struct ix_docb *b, json_t *isbns)
 	return rc;
 }
 
+/* Slot 17: every facet of the document in one value, "name:value" joined by
+ * \x1f (schemas/index.md), so that counting reads one value stream. */
+static int all_facets(struct ix_docb *b, int year)
+{
+	struct mc_buf *o = &b->tmp;
+	int rc = 0;
+
+	mc_buf_reset(o);
+	for (size_t i = 0; !rc && i < F_COUNT; i++) {
+		const struct mc_buf *l = &b->facets[i];
+
+		for (size_t at = 0; !rc && at < l->len;) {
+			const char *e = memchr(l->data + at, '\x1f', l->len - at);
+			size_t el = e ? (size_t)(e - (l->data + at)) : l->len - at;
+
+			rc = o->len ? mc_buf_addc(o, '\x1f') : 0;
+			rc = rc ? rc : mc_buf_addf(o, "%s:", facet_names[i]);
+			rc = rc ? rc : mc_buf_add(o, l->data + at, el);
+			at += el + 1;
+		}
+	}
+	if (!rc && year > 0)
+		rc = mc_buf_addf(o, "%syear:%d", o->len ? "\x1f" : "", year);
+	if (rc)
+		return skip_toobig(rc);
+	return o->len ? ixw_doc_value(b->doc, IX_SLOT_FACETS, o->data, o->len) : 0;
+}
+
 static int facets(struct ix_docb *b, int year)
 {
 	size_t i, j;
@@ -538,7 +568,7 @@ static int facets(struct ix_docb *b, int year)
 		if (b->facets[i].len)
 			rc = ixw_doc_value(b->doc, FACET_SLOT0 + (unsigned)i, b->facets[i].data,
 					   b->facets[i].len);
-	return rc;
+	return rc ? rc : all_facets(b, year);
 }
 
 /* Work key: mc_hash64 of "<folded main title>|<folded last word of the
