@@ -410,6 +410,72 @@ static int read_members(struct ix_docb *b, struct mc_reader *r, const struct mg_
 	return 0;
 }
 
+/* The exact-title term: XZ and the folded words of a title joined by one
+ * space, whole words up to IX_EXACT_TITLE_MAX bytes (schemas/index.md). The
+ * query side builds the same term from a query's words. */
+struct exact_ctx {
+	struct ix_docb *b;
+	int rc;
+};
+
+static int exact_cb(void *ctx, const char *w, size_t n)
+{
+	struct exact_ctx *x = ctx;
+	struct ix_docb *b = x->b;
+
+	x->rc = ix_text_word_forms(w, n, &b->acc, &b->fold);
+	if (x->rc)
+		return 1;
+	if (b->scratch.len + 1 + b->fold.len > IX_EXACT_TITLE_MAX + 2)
+		return 1;
+	x->rc = b->scratch.len > 2 ? mc_buf_addc(&b->scratch, ' ') : 0;
+	x->rc = x->rc ? x->rc : mc_buf_add(&b->scratch, b->fold.data, b->fold.len);
+	return x->rc != 0;
+}
+
+static int exact_title(struct ix_docb *b, const char *t, size_t len)
+{
+	struct exact_ctx x = { b, 0 };
+	int rc;
+
+	mc_buf_reset(&b->scratch);
+	if ((rc = mc_buf_add(&b->scratch, "XZ", 2)) != 0)
+		return rc;
+	ix_text_words(t, len, exact_cb, &x);
+	if (x.rc)
+		return skip_toobig(x.rc);
+	if (b->scratch.len <= 2)
+		return 0;
+	return skip_toobig(ixw_doc_term(b->doc, b->scratch.data, b->scratch.len, 1));
+}
+
+/* Every public member's title, and its main title (before " : ", " = ",
+ * " / "), as exact-title terms. */
+static int exact_titles(struct ix_docb *b)
+{
+	static const char *const seps[] = { " : ", " = ", " / " };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < b->n; i++) {
+		const char *t = b->recs[i]->f.title;
+		size_t tl, cut;
+
+		if (!t)
+			continue;
+		tl = cut = strlen(t);
+		for (size_t k = 0; k < 3; k++) {
+			const char *p = strstr(t, seps[k]);
+
+			if (p && (size_t)(p - t) < cut)
+				cut = (size_t)(p - t);
+		}
+		rc = exact_title(b, t, tl);
+		if (!rc && cut < tl)
+			rc = exact_title(b, t, cut);
+	}
+	return rc;
+}
+
 static int words(struct ix_docb *b)
 {
 	size_t i, j;
@@ -762,6 +828,7 @@ int ix_docb_build(struct ix_docb *b, struct mc_reader *r, const struct mg_union_
 	ix_uterm(u->id, ut, sizeof(ut));
 	rc = ixw_doc_term(doc, ut, strlen(ut), 0);
 	rc = rc ? rc : words(b);
+	rc = rc ? rc : exact_titles(b);
 	rc = rc ? rc : idterms(b, isbns);
 	rc = rc ? rc : work_key(b, base, work);
 	rc = rc ? rc : bterm(b, "XW%s", work);

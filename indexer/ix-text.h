@@ -11,6 +11,9 @@
 /* Longest word kept, in bytes (longer words are cut at a character
  * boundary): term prefix + two words must stay under Xapian's 245 bytes. */
 #define IX_WORD_MAX 64
+/* The exact-title term (schemas/index.md, XZ): folded words joined by one
+ * space, whole words up to this many bytes. */
+#define IX_EXACT_TITLE_MAX 200
 
 /* Call cb for each word of s[0..len) (UTF-8; invalid bytes separate words):
  * a run of letters, digits and combining marks. w is not NUL-terminated and

@@ -19,6 +19,7 @@
 // core's hash helpers are C-only inline code this file does not use
 #define MC_HASH_H
 extern "C" {
+#include "ix-text.h"
 #include "search-internal.h"
 }
 
@@ -29,6 +30,7 @@ const double W_ACCENT = 2.0;    // the marks the reader typed
 const double W_TITLE = 1.0;     // the word in the title (XT)
 const double W_NAME = 1.0;      // the word in a name (XA): "three title words and the author"
 const double W_PAIR = 1.5;      // adjacent syllables (XB title, XC other fields)
+const double W_EXACT = 2.0;     // the whole query is a title (XZ)
 const double BM25_K1 = 0.6, BM25_B = 0.9;
 const unsigned WILDCARD_MAX = 100;  // terms a prefix expands to (the most frequent) ...
 const unsigned WILDCARD_TOTAL = 200; // ... and all the prefixes of a query together,
@@ -537,6 +539,41 @@ private:
 		}
 	}
 
+	// A query of plain words (any field or title) is maybe a whole title:
+	// the exact-title term XZ (schemas/index.md) ranks it, built as the
+	// writer builds it (whole folded words up to IX_EXACT_TITLE_MAX bytes).
+	static void exact_title(const struct ix_qnode *n, std::vector<Xapian::Query> &out)
+	{
+		std::string t = "XZ";
+
+		if (n->nkids < 2)
+			return;
+		for (size_t i = 0; i < n->nkids; i++) {
+			const struct ix_qnode *k = n->kids[i];
+
+			if (k->kind != IX_Q_WORD || k->wildcard ||
+			    (k->field != IX_QF_ANY && k->field != IX_QF_TITLE))
+				return;
+		}
+		for (size_t i = 0; i < n->nkids; i++) {
+			const struct ix_qnode *k = n->kids[i];
+
+			for (size_t j = 0; j < k->nwords; j++) {
+				const char *w = k->words[j].fix ? k->words[j].fix : k->words[j].fold;
+				size_t wl = std::strlen(w);
+
+				if (t.size() + 1 + wl > IX_EXACT_TITLE_MAX + 2)
+					goto done;
+				if (t.size() > 2)
+					t += ' ';
+				t += w;
+			}
+		}
+	done:
+		if (t.size() > 2)
+			out.push_back(scaled(Xapian::Query(t), W_EXACT / W_PAIR));
+	}
+
 	Xapian::Query conj(const struct ix_qnode *n, bool relax)
 	{
 		std::vector<Xapian::Query> pos, neg, pr;
@@ -572,6 +609,7 @@ private:
 			q = Xapian::Query(Xapian::Query::OP_OR, alts.begin(), alts.end());
 		}
 		pairs(n, pr);
+		exact_title(n, pr);
 		if (!pr.empty() && !pos.empty())
 			q = Xapian::Query(Xapian::Query::OP_AND_MAYBE, q,
 					  scaled(Xapian::Query(Xapian::Query::OP_OR, pr.begin(), pr.end()),
