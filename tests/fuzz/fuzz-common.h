@@ -341,69 +341,15 @@ static void fuzz_parse(const uint8_t *data, size_t size, enum mc_input in)
 	mc_parser_free(p);
 }
 
+#include "fuzz-replay.h"
+
 #ifndef MC_FUZZING
-static int fuzz_run_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return -1;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int i, files = 0;
+	int files = fuzz_replay(argc, argv);
 
-	for (i = 1; i < argc; i++) {
-		struct stat st;
-		DIR *d;
-		struct dirent *e;
-
-		if (stat(argv[i], &st) != 0) {
-			fprintf(stderr, "%s: cannot stat\n", argv[i]);
-			return 1;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			if (fuzz_run_file(argv[i]) != 0)
-				return 1;
-			files++;
-			continue;
-		}
-		d = opendir(argv[i]);
-		if (!d)
-			return 1;
-		while ((e = readdir(d)) != NULL) {
-			char path[4096];
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-				continue;
-			if (fuzz_run_file(path) != 0) {
-				closedir(d);
-				return 1;
-			}
-			files++;
-		}
-		closedir(d);
-	}
+	if (files < 0)
+		return 1;
 	printf("replayed %d inputs\n", files);
 	return files ? 0 : 1;
 }

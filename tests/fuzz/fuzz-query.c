@@ -154,62 +154,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
+#include "fuzz-replay.h"
+
 #ifndef MC_FUZZING
-static int run_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!f)
-		return -1;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return -1;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int i, files = 0;
+	int files = fuzz_replay(argc, argv);
 
-	for (i = 1; i < argc; i++) {
-		struct dirent *e;
-		DIR *d = opendir(argv[i]);
-
-		if (!d) {
-			if (run_file(argv[i]) != 0)
-				return 1;
-			files++;
-			continue;
-		}
-		while ((e = readdir(d)) != NULL) {
-			char path[4096];
-			struct stat st;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-				continue;
-			if (run_file(path) != 0) {
-				closedir(d);
-				return 1;
-			}
-			files++;
-		}
-		closedir(d);
-	}
+	if (files < 0)
+		return 1;
 	printf("replayed %d inputs%s\n", files, searcher() ? " (parser and search)" : " (parser)");
 	ix_searcher_close(searcher());
 	return files ? 0 : 1;
