@@ -1092,6 +1092,48 @@ int do_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out
 
 }  // namespace
 
+namespace {
+
+// Run f (which returns 0 or an error code) with every Xapian exception
+// turned into an error; a commit that overtook this reader
+// (DatabaseModifiedError) reopens it and runs f once more.
+template <class F> int retried(struct ixx_db *x, struct mc_error *err, F f)
+{
+	for (int attempt = 0;; attempt++) {
+		try {
+			return f();
+		} catch (const Xapian::DatabaseModifiedError &e) {
+			if (attempt)
+				return fail_xapian(err, e);
+			try {
+				x->db.reopen();
+			} catch (const Xapian::Error &e2) {
+				return fail_xapian(err, e2);
+			}
+		} catch (const Xapian::Error &e) {
+			return fail_xapian(err, e);
+		} catch (...) {
+			return fail_nomem(err);
+		}
+	}
+}
+
+// A document's data as a malloc'd NUL-terminated copy in *data, *len.
+int copy_data(const std::string &d, char **data, size_t *len, struct mc_error *err)
+{
+	char *c = (char *)malloc(d.size() + 1);
+
+	if (!c)
+		return fail_nomem(err);
+	memcpy(c, d.data(), d.size());
+	c[d.size()] = '\0';
+	*data = c;
+	*len = d.size();
+	return 0;
+}
+
+} // namespace
+
 extern "C" int ixx_open(const char *stub, struct ixx_db **ret, struct mc_error *err)
 {
 	struct ixx_db *x = NULL;
@@ -1153,30 +1195,17 @@ extern "C" int ixx_refresh(struct ixx_db *x, struct mc_error *err)
 
 extern "C" int ixx_info(struct ixx_db *x, struct ix_info *ret, struct mc_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		try {
-			std::string c = x->db.get_metadata("mucluc.cursor");
-			std::string u = x->db.get_uuid();
+	return retried(x, err, [&]() -> int {
+		std::string c = x->db.get_metadata("mucluc.cursor");
+		std::string u = x->db.get_uuid();
 
-			memset(ret, 0, sizeof(*ret));
-			ret->docs = x->db.get_doccount();
-			ret->cursor = strtoull(c.c_str(), NULL, 10);
-			ret->revision = x->db.get_revision();
-			snprintf(ret->uuid, sizeof(ret->uuid), "%s", u.c_str());
-			return 0;
-		} catch (const Xapian::DatabaseModifiedError &e) {
-			if (attempt)
-				return fail_xapian(err, e);
-			try {
-				x->db.reopen();
-			} catch (...) {
-			}
-		} catch (const Xapian::Error &e) {
-			return fail_xapian(err, e);
-		} catch (...) {
-			return fail_nomem(err);
-		}
-	}
+		memset(ret, 0, sizeof(*ret));
+		ret->docs = x->db.get_doccount();
+		ret->cursor = strtoull(c.c_str(), NULL, 10);
+		ret->revision = x->db.get_revision();
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", u.c_str());
+		return 0;
+	});
 }
 
 extern "C" uint64_t ixx_work_editions(struct ixx_db *x, const char *work)
@@ -1200,25 +1229,10 @@ extern "C" uint64_t ixx_revision(struct ixx_db *x)
 extern "C" int ixx_search(struct ixx_db *x, const struct ixx_spec *spec, struct ixx_out *out,
 			  struct mc_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		try {
-			ixx_out_free(out);
-			return do_search(x, spec, out);
-		} catch (const Xapian::DatabaseModifiedError &e) {
-			// a commit overtook this reader: reopen once and run again
-			if (attempt)
-				return fail_xapian(err, e);
-			try {
-				x->db.reopen();
-			} catch (const Xapian::Error &e2) {
-				return fail_xapian(err, e2);
-			}
-		} catch (const Xapian::Error &e) {
-			return fail_xapian(err, e);
-		} catch (...) {
-			return fail_nomem(err);
-		}
-	}
+	return retried(x, err, [&]() -> int {
+		ixx_out_free(out);
+		return do_search(x, spec, out);
+	});
 }
 
 extern "C" void ixx_out_free(struct ixx_out *out)
@@ -1237,36 +1251,13 @@ extern "C" void ixx_out_free(struct ixx_out *out)
 extern "C" int ixx_term_data(struct ixx_db *x, const char *term, char **data, size_t *len,
 			     struct mc_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		try {
-			Xapian::PostingIterator p = x->db.postlist_begin(term);
+	return retried(x, err, [&]() -> int {
+		Xapian::PostingIterator p = x->db.postlist_begin(term);
 
-			if (p == x->db.postlist_end(term))
-				return mc_error_set(err, MC_E_NOTFOUND, "no document has %s", term);
-			std::string d = x->db.get_document(*p).get_data();
-			char *c = (char *)malloc(d.size() + 1);
-
-			if (!c)
-				return fail_nomem(err);
-			memcpy(c, d.data(), d.size());
-			c[d.size()] = '\0';
-			*data = c;
-			*len = d.size();
-			return 0;
-		} catch (const Xapian::DatabaseModifiedError &e) {
-			if (attempt)
-				return fail_xapian(err, e);
-			try {
-				x->db.reopen();
-			} catch (const Xapian::Error &e2) {
-				return fail_xapian(err, e2);
-			}
-		} catch (const Xapian::Error &e) {
-			return fail_xapian(err, e);
-		} catch (...) {
-			return fail_nomem(err);
-		}
-	}
+		if (p == x->db.postlist_end(term))
+			return mc_error_set(err, MC_E_NOTFOUND, "no document has %s", term);
+		return copy_data(x->db.get_document(*p).get_data(), data, len, err);
+	});
 }
 
 extern "C" int ixx_prefix_docs(struct ixx_db *x, const char *prefix, const char *const *words,
@@ -1274,82 +1265,45 @@ extern "C" int ixx_prefix_docs(struct ixx_db *x, const char *prefix, const char 
 			       void (*cb)(void *ctx, const char *data, size_t len), void *ctx,
 			       struct mc_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		try {
-			std::vector<Xapian::Query> v;
+	return retried(x, err, [&]() -> int {
+		std::vector<Xapian::Query> v;
 
-			for (size_t i = 0; i < n; i++) {
-				std::string t = std::string(prefix) + words[i];
-				if (i + 1 == n && last_partial)
-					v.push_back(Xapian::Query(Xapian::Query::OP_WILDCARD, t, WILDCARD_MAX,
-								  Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT));
-				else
-					v.push_back(Xapian::Query(t));
-			}
-			Xapian::Enquire enq(x->db);
-			enq.set_query(Xapian::Query(Xapian::Query::OP_AND, v.begin(), v.end()));
-			// the first max matches, unweighted: typing must stay fast
-			// (a short prefix expands to many terms)
-			enq.set_weighting_scheme(Xapian::BoolWeight());
-			enq.set_docid_order(Xapian::Enquire::ASCENDING);
-			enq.set_time_limit(IX_QUERY_TIME_MS / 1000.0);
-			Xapian::MSet m = enq.get_mset(0, max);
-			for (Xapian::MSetIterator it = m.begin(); it != m.end(); ++it) {
-				std::string d = it.get_document().get_data();
-				cb(ctx, d.data(), d.size());
-			}
-			return 0;
-		} catch (const Xapian::DatabaseModifiedError &e) {
-			if (attempt)
-				return fail_xapian(err, e);
-			try {
-				x->db.reopen();
-			} catch (const Xapian::Error &e2) {
-				return fail_xapian(err, e2);
-			}
-		} catch (const Xapian::Error &e) {
-			return fail_xapian(err, e);
-		} catch (...) {
-			return fail_nomem(err);
+		for (size_t i = 0; i < n; i++) {
+			std::string t = std::string(prefix) + words[i];
+			if (i + 1 == n && last_partial)
+				v.push_back(Xapian::Query(Xapian::Query::OP_WILDCARD, t, WILDCARD_MAX,
+							  Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT));
+			else
+				v.push_back(Xapian::Query(t));
 		}
-	}
+		Xapian::Enquire enq(x->db);
+		enq.set_query(Xapian::Query(Xapian::Query::OP_AND, v.begin(), v.end()));
+		// the first max matches, unweighted: typing must stay fast
+		// (a short prefix expands to many terms)
+		enq.set_weighting_scheme(Xapian::BoolWeight());
+		enq.set_docid_order(Xapian::Enquire::ASCENDING);
+		enq.set_time_limit(IX_QUERY_TIME_MS / 1000.0);
+		Xapian::MSet m = enq.get_mset(0, max);
+		for (Xapian::MSetIterator it = m.begin(); it != m.end(); ++it) {
+			std::string d = it.get_document().get_data();
+			cb(ctx, d.data(), d.size());
+		}
+		return 0;
+	});
 }
 
 extern "C" int ixx_lookup(struct ixx_db *x, uint64_t id, char **data, size_t *len, char work[64],
 			  struct mc_error *err)
 {
-	for (int attempt = 0;; attempt++) {
-		try {
-			std::string term = "Q" + std::to_string(id);
-			Xapian::PostingIterator p = x->db.postlist_begin(term);
+	return retried(x, err, [&]() -> int {
+		std::string term = "Q" + std::to_string(id);
+		Xapian::PostingIterator p = x->db.postlist_begin(term);
 
-			if (p == x->db.postlist_end(term))
-				return mc_error_set(err, MC_E_NOTFOUND, "union record %llu is not in the index",
-						    (unsigned long long)id);
-			Xapian::Document doc = x->db.get_document(*p);
-			std::string d = doc.get_data(), w = doc.get_value(SLOT_WORK);
-			char *c = (char *)malloc(d.size() + 1);
-
-			if (!c)
-				return fail_nomem(err);
-			memcpy(c, d.data(), d.size());
-			c[d.size()] = '\0';
-			*data = c;
-			*len = d.size();
-			snprintf(work, 64, "%s", w.c_str());
-			return 0;
-		} catch (const Xapian::DatabaseModifiedError &e) {
-			if (attempt)
-				return fail_xapian(err, e);
-			try {
-				x->db.reopen();
-			} catch (const Xapian::Error &e2) {
-				return fail_xapian(err, e2);
-			}
-		} catch (const Xapian::Error &e) {
-			return fail_xapian(err, e);
-		} catch (...) {
-			return fail_nomem(err);
-		}
-	}
+		if (p == x->db.postlist_end(term))
+			return mc_error_set(err, MC_E_NOTFOUND, "union record %llu is not in the index",
+					    (unsigned long long)id);
+		Xapian::Document doc = x->db.get_document(*p);
+		snprintf(work, 64, "%s", doc.get_value(SLOT_WORK).c_str());
+		return copy_data(doc.get_data(), data, len, err);
+	});
 }

@@ -36,6 +36,22 @@ int fail_other(struct mc_error *err)
 	return mc_error_set(err, MC_E_STORE, "Xapian: unexpected exception");
 }
 
+// Run f (0 or an error code) with every exception turned into an error:
+// Xapian's with its message, out of memory as -ENOMEM ("out of memory
+// <what>" when what is given).
+template <class F> int guarded(struct mc_error *err, const char *what, F f)
+{
+	try {
+		return f();
+	} catch (const Xapian::Error &e) {
+		return fail_xapian(err, e);
+	} catch (const std::bad_alloc &) {
+		return what ? mc_error_set(err, -ENOMEM, "out of memory %s", what) : -ENOMEM;
+	} catch (...) {
+		return fail_other(err);
+	}
+}
+
 // A spelling word: ASCII letters and digits only (the folded forms).
 bool spelling_word(const std::string &t, size_t from)
 {
@@ -151,34 +167,22 @@ int ixw_commit(struct ixw_db *db, struct mc_error *err)
 
 int ixw_meta_get(struct ixw_db *db, const char *key, struct mc_buf *out, struct mc_error *err)
 {
-	try {
+	return guarded(err, NULL, [&]() -> int {
 		std::string v = db->db.get_metadata(key);
 
 		mc_buf_reset(out);
 		if (v.empty())
 			return MC_E_NOTFOUND;
 		return mc_buf_add(out, v.data(), v.size());
-	} catch (const Xapian::Error &e) {
-		return fail_xapian(err, e);
-	} catch (const std::bad_alloc &) {
-		return -ENOMEM;
-	} catch (...) {
-		return fail_other(err);
-	}
+	});
 }
 
 int ixw_meta_set(struct ixw_db *db, const char *key, const char *value, struct mc_error *err)
 {
-	try {
+	return guarded(err, NULL, [&]() -> int {
 		db->db.set_metadata(key, value);
 		return 0;
-	} catch (const Xapian::Error &e) {
-		return fail_xapian(err, e);
-	} catch (const std::bad_alloc &) {
-		return -ENOMEM;
-	} catch (...) {
-		return fail_other(err);
-	}
+	});
 }
 
 uint64_t ixw_doc_count(struct ixw_db *db)
@@ -317,7 +321,7 @@ int ixw_add(struct ixw_db *db, const struct ixw_doc *d, struct mc_error *err)
 int ixw_replace(struct ixw_db *db, const char *uterm, const struct ixw_doc *d,
 		const char *const *spell_prefixes, int *replaced, struct mc_error *err)
 {
-	try {
+	return guarded(err, "replacing a document", [&]() -> int {
 		std::string u(uterm);
 		Xapian::docid old = find(db->db, u);
 
@@ -328,19 +332,13 @@ int ixw_replace(struct ixw_db *db, const char *uterm, const struct ixw_doc *d,
 		if (replaced)
 			*replaced = old != 0;
 		return 0;
-	} catch (const Xapian::Error &e) {
-		return fail_xapian(err, e);
-	} catch (const std::bad_alloc &) {
-		return mc_error_set(err, -ENOMEM, "out of memory replacing a document");
-	} catch (...) {
-		return fail_other(err);
-	}
+	});
 }
 
 int ixw_delete(struct ixw_db *db, const char *uterm, const char *const *spell_prefixes,
 	       int *deleted, struct mc_error *err)
 {
-	try {
+	return guarded(err, "deleting a document", [&]() -> int {
 		std::string u(uterm);
 		Xapian::docid old = find(db->db, u);
 
@@ -351,20 +349,14 @@ int ixw_delete(struct ixw_db *db, const char *uterm, const char *const *spell_pr
 		if (deleted)
 			*deleted = old != 0;
 		return 0;
-	} catch (const Xapian::Error &e) {
-		return fail_xapian(err, e);
-	} catch (const std::bad_alloc &) {
-		return mc_error_set(err, -ENOMEM, "out of memory deleting a document");
-	} catch (...) {
-		return fail_other(err);
-	}
+	});
 }
 
 int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 		  int (*cb)(void *ctx, const char *t, size_t n, unsigned wdf), void *ctx,
 		  struct mc_error *err)
 {
-	try {
+	return guarded(err, NULL, [&]() -> int {
 		Xapian::docid did = find(db->db, uterm);
 
 		if (!did)
@@ -378,13 +370,7 @@ int ixw_doc_terms(struct ixw_db *db, const char *uterm,
 				return rc;
 		}
 		return 0;
-	} catch (const Xapian::Error &e) {
-		return fail_xapian(err, e);
-	} catch (const std::bad_alloc &) {
-		return -ENOMEM;
-	} catch (...) {
-		return fail_other(err);
-	}
+	});
 }
 
 } // extern "C"
