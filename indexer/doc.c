@@ -426,11 +426,12 @@ static int exact_cb(void *ctx, const char *w, size_t n)
 	x->rc = ix_text_word_forms(w, n, &b->acc, &b->fold);
 	if (x->rc)
 		return 1;
-	if (b->scratch.len + 1 + b->fold.len > IX_EXACT_TITLE_MAX + 2)
-		return 1;
-	x->rc = b->scratch.len > 2 ? mc_buf_addc(&b->scratch, ' ') : 0;
-	x->rc = x->rc ? x->rc : mc_buf_add(&b->scratch, b->fold.data, b->fold.len);
-	return x->rc != 0;
+	x->rc = ix_text_exact_add(&b->scratch, b->fold.data, b->fold.len);
+	if (x->rc == 1)
+		x->rc = 0;
+	else if (x->rc == 0)
+		return 0;
+	return 1;
 }
 
 static int exact_title(struct ix_docb *b, const char *t, size_t len)
@@ -449,11 +450,9 @@ static int exact_title(struct ix_docb *b, const char *t, size_t len)
 	return skip_toobig(ixw_doc_term(b->doc, b->scratch.data, b->scratch.len, 1));
 }
 
-/* Every public member's title, and its main title (before " : ", " = ",
- * " / "), as exact-title terms. */
+/* Every public member's title, and its main title, as exact-title terms. */
 static int exact_titles(struct ix_docb *b)
 {
-	static const char *const seps[] = { " : ", " = ", " / " };
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < b->n; i++) {
@@ -462,13 +461,8 @@ static int exact_titles(struct ix_docb *b)
 
 		if (!t)
 			continue;
-		tl = cut = strlen(t);
-		for (size_t k = 0; k < 3; k++) {
-			const char *p = strstr(t, seps[k]);
-
-			if (p && (size_t)(p - t) < cut)
-				cut = (size_t)(p - t);
-		}
+		tl = strlen(t);
+		cut = ix_text_main_title_len(t, tl);
 		rc = exact_title(b, t, tl);
 		if (!rc && cut < tl)
 			rc = exact_title(b, t, cut);
@@ -642,17 +636,10 @@ static int facets(struct ix_docb *b, int year)
 static int work_key(struct ix_docb *b, const struct mc_fields *f, char out[17])
 {
 	const char *t = f->title ? f->title : "";
-	size_t tl = strlen(t), cut = tl;
-	static const char *const seps[] = { " : ", " = ", " / " };
-	size_t i, start;
+	size_t cut = ix_text_main_title_len(t, strlen(t));
+	size_t start;
 	int rc;
 
-	for (i = 0; i < 3; i++) {
-		const char *p = strstr(t, seps[i]);
-
-		if (p && (size_t)(p - t) < cut)
-			cut = (size_t)(p - t);
-	}
 	/* a main title longer than this is cut (at a character boundary) */
 	if (cut > WORK_TITLE_MAX) {
 		cut = WORK_TITLE_MAX;

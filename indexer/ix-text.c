@@ -305,3 +305,28 @@ int ix_text_word_forms(const char *w, size_t n, struct mc_buf *acc, struct mc_bu
 	}
 	return put_utf8(bare, kb, 1, fold);
 }
+
+size_t ix_text_main_title_len(const char *t, size_t len)
+{
+	static const char *const seps[] = { " : ", " = ", " / " };
+	size_t cut = len;
+
+	for (size_t i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		const char *p = memmem(t, len, seps[i], 3);
+
+		if (p && (size_t)(p - t) < cut)
+			cut = (size_t)(p - t);
+	}
+	return cut;
+}
+
+int ix_text_exact_add(struct mc_buf *t, const char *w, size_t n)
+{
+	int rc;
+
+	if (t->len + 1 + n > IX_EXACT_TITLE_MAX + 2)
+		return 1;
+	if (t->len > 2 && (rc = mc_buf_addc(t, ' ')) != 0)
+		return rc;
+	return mc_buf_add(t, w, n);
+}

@@ -31,6 +31,18 @@ int ix_text_words(const char *s, size_t len, int (*cb)(void *ctx, const char *w,
  * 0 or -ENOMEM (MC_E_TOOBIG when a buffer's cap is reached). */
 int ix_text_word_forms(const char *w, size_t n, struct mc_buf *acc, struct mc_buf *fold);
 
+/* Length of the main title of t[0..len): before the first " : ", " = " or
+ * " / " (the rule of the work key and the exact-title term,
+ * schemas/index.md), or len. */
+size_t ix_text_main_title_len(const char *t, size_t len);
+
+/* Append the folded word w[0..n) to the exact-title term t (schemas/index.md,
+ * XZ): t holds "XZ" and the words so far, joined by one space. 0 added; 1
+ * the word does not fit in IX_EXACT_TITLE_MAX bytes (the term ends there);
+ * -ENOMEM or MC_E_TOOBIG from t. The index and the query side both build
+ * the term with it. */
+int ix_text_exact_add(struct mc_buf *t, const char *w, size_t n);
+
 /* 1 if w[0..n) has a letter outside ASCII (the reader typed diacritics). */
 int ix_text_has_marks(const char *w, size_t n);
 

@@ -491,19 +491,14 @@ static int starts_with(struct sugg_ctx *c, const char *text)
 	return 1;
 }
 
-/* The main title: before " : ", " / ", " = " or " ; " (ISBD). */
+/* The main title as suggestions show it: the index's main title
+ * (ix_text_main_title_len), also cut at " ; " (ISBD). */
 static size_t main_len(const char *t)
 {
-	static const char *const seps[] = { " : ", " / ", " = ", " ; " };
-	size_t n = strlen(t), i;
+	size_t n = ix_text_main_title_len(t, strlen(t));
+	const char *p = memmem(t, n, " ; ", 3);
 
-	for (i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
-		const char *p = strstr(t, seps[i]);
-
-		if (p && (size_t)(p - t) < n)
-			n = (size_t)(p - t);
-	}
-	return n;
+	return p ? (size_t)(p - t) : n;
 }
 
 /* 1 when the text has lower-case letters (not typed in capitals). */

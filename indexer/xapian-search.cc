@@ -544,7 +544,8 @@ private:
 	// writer builds it (whole folded words up to IX_EXACT_TITLE_MAX bytes).
 	static void exact_title(const struct ix_qnode *n, std::vector<Xapian::Query> &out)
 	{
-		std::string t = "XZ";
+		struct mc_buf t;
+		int rc = 0;
 
 		if (n->nkids < 2)
 			return;
@@ -555,23 +556,21 @@ private:
 			    (k->field != IX_QF_ANY && k->field != IX_QF_TITLE))
 				return;
 		}
-		for (size_t i = 0; i < n->nkids; i++) {
+		mc_buf_init(&t, IX_EXACT_TITLE_MAX + 8);
+		rc = mc_buf_add(&t, "XZ", 2);
+		for (size_t i = 0; !rc && i < n->nkids; i++) {
 			const struct ix_qnode *k = n->kids[i];
 
-			for (size_t j = 0; j < k->nwords; j++) {
+			for (size_t j = 0; !rc && j < k->nwords; j++) {
 				const char *w = k->words[j].fix ? k->words[j].fix : k->words[j].fold;
-				size_t wl = std::strlen(w);
 
-				if (t.size() + 1 + wl > IX_EXACT_TITLE_MAX + 2)
-					goto done;
-				if (t.size() > 2)
-					t += ' ';
-				t += w;
+				rc = ix_text_exact_add(&t, w, std::strlen(w));
 			}
 		}
-	done:
-		if (t.size() > 2)
-			out.push_back(scaled(Xapian::Query(t), W_EXACT / W_PAIR));
+		std::string term = rc < 0 || t.len <= 2 ? std::string() : std::string(t.data, t.len);
+		mc_buf_free(&t);
+		if (!term.empty())
+			out.push_back(scaled(Xapian::Query(term), W_EXACT / W_PAIR));
 	}
 
 	Xapian::Query conj(const struct ix_qnode *n, bool relax)
